@@ -1,0 +1,15 @@
+//! Keyword tables and handlers for VRRP: static addresses/routes/rules, trackers, vrrp_script, sync groups, garp_group, vrrp_instance (vrrp/vrrp_parser.c, trackers/track_file.c).
+
+use crate::Validation;
+use crate::parser::Keyword;
+
+/// Scratch state kept while this domain's blocks are open.
+#[derive(Debug, Default)]
+pub struct State {}
+
+/// Root-level keywords of this domain.
+pub static ROOT: &[Keyword] = &[];
+
+/// Checks and corrections after the whole file is read (keepalived's
+/// complete/validate functions for this domain).
+pub fn validate(_v: &mut Validation<'_>) {}

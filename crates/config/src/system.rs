@@ -1,0 +1,91 @@
+//! Facts about the host that validation needs (keepalived checks them while loading:
+//! interfaces exist, script users exist, scripts are secure). Behind a trait so tests
+//! can describe a host without touching the real one.
+
+use std::path::Path;
+
+/// What validation may ask about the host.
+pub trait System {
+    /// Whether a network interface with this name exists (in our network namespace).
+    fn interface_exists(&self, name: &str) -> bool;
+    /// The numeric uid/gid of a user, if it exists.
+    fn user(&self, name: &str) -> Option<(u32, u32)>;
+    /// The numeric gid of a group, if it exists.
+    fn group(&self, name: &str) -> Option<u32>;
+    /// The host name (for `router_id` and the default config id).
+    fn hostname(&self) -> String;
+    /// Metadata of a path (follows symlinks), for script checks.
+    fn metadata(&self, path: &Path) -> Option<std::fs::Metadata> {
+        std::fs::metadata(path).ok()
+    }
+}
+
+/// The real host.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HostSystem;
+
+impl System for HostSystem {
+    fn interface_exists(&self, name: &str) -> bool {
+        !name.is_empty()
+            && !name.contains('/')
+            && name != "."
+            && name != ".."
+            && Path::new("/sys/class/net").join(name).exists()
+    }
+
+    fn user(&self, name: &str) -> Option<(u32, u32)> {
+        let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+        passwd.lines().find_map(|l| {
+            let mut f = l.split(':');
+            let user = f.next()?;
+            let _pw = f.next()?;
+            let uid = f.next()?.parse().ok()?;
+            let gid = f.next()?.parse().ok()?;
+            (user == name).then_some((uid, gid))
+        })
+    }
+
+    fn group(&self, name: &str) -> Option<u32> {
+        let groups = std::fs::read_to_string("/etc/group").ok()?;
+        groups.lines().find_map(|l| {
+            let mut f = l.split(':');
+            let group = f.next()?;
+            let _pw = f.next()?;
+            let gid = f.next()?.parse().ok()?;
+            (group == name).then_some(gid)
+        })
+    }
+
+    fn hostname(&self) -> String {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| "localhost".to_string())
+    }
+}
+
+/// A described host for tests.
+#[derive(Debug, Clone, Default)]
+pub struct FakeSystem {
+    pub interfaces: Vec<String>,
+    pub users: Vec<(String, u32, u32)>,
+    pub groups: Vec<(String, u32)>,
+    pub hostname: String,
+}
+
+impl System for FakeSystem {
+    fn interface_exists(&self, name: &str) -> bool {
+        self.interfaces.iter().any(|i| i == name)
+    }
+    fn user(&self, name: &str) -> Option<(u32, u32)> {
+        self.users
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, u, g)| (*u, *g))
+    }
+    fn group(&self, name: &str) -> Option<u32> {
+        self.groups.iter().find(|(n, _)| n == name).map(|(_, g)| *g)
+    }
+    fn hostname(&self) -> String {
+        self.hostname.clone()
+    }
+}
