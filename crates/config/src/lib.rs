@@ -11,6 +11,7 @@ pub mod keywords;
 pub mod model;
 pub mod parser;
 pub mod reader;
+pub mod script;
 pub mod span;
 pub mod system;
 

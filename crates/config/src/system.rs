@@ -18,6 +18,32 @@ pub trait System {
     fn metadata(&self, path: &Path) -> Option<std::fs::Metadata> {
         std::fs::metadata(path).ok()
     }
+    /// Metadata of a path itself (does not follow a final symlink), for script checks.
+    fn symlink_metadata(&self, path: &Path) -> Option<std::fs::Metadata> {
+        std::fs::symlink_metadata(path).ok()
+    }
+    /// The absolute path with symlinks, `.` and `..` resolved (C `realpath()`).
+    fn canonicalize(&self, path: &Path) -> Option<std::path::PathBuf> {
+        std::fs::canonicalize(path).ok()
+    }
+    /// The PATH searched for bare script names (keepalived: `$PATH`, else the libc default).
+    fn path_env(&self) -> String {
+        std::env::var("PATH").unwrap_or_else(|_| "/bin:/usr/bin".to_string())
+    }
+    /// Real uid and gid of the process loading the configuration (keepalived's
+    /// `our_uid`/`our_gid`: the default script user when keepalived_script is absent).
+    fn process_ids(&self) -> (u32, u32) {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let first_id = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (first_id("Uid:"), first_id("Gid:"))
+    }
 }
 
 /// The real host.
