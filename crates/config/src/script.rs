@@ -37,7 +37,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use crate::diag::Level;
-use crate::model::global::{DEFAULT_SCRIPT_USER, ScriptUserEvent};
+use crate::model::global::{DEFAULT_SCRIPT_USER, ScriptDomain, ScriptUserEvent};
 use crate::parser::{Abort, Ctx};
 use crate::reader::Line;
 use crate::span::Span;
@@ -65,6 +65,8 @@ pub struct Script {
     pub uid_gid: Option<(u32, u32)>,
     /// The result of [`check_script_security`], once checked.
     pub verdict: Option<ScriptVerdict>,
+    /// keepalived's reading pass the script is parsed in (from its keyword).
+    pub domain: ScriptDomain,
 }
 
 impl Script {
@@ -266,8 +268,24 @@ fn command_args(ctx: &mut Ctx<'_>, line: &Line, command: &str) -> Option<Vec<Str
     }
 }
 
+/// The reading pass a script keyword belongs to (see [`ScriptDomain`]).
+pub fn domain_of_keyword(keyword: &str) -> ScriptDomain {
+    match keyword {
+        "startup_script"
+        | "shutdown_script"
+        | "notify_fifo_script"
+        | "vrrp_notify_fifo_script"
+        | "lvs_notify_fifo_script" => ScriptDomain::Global,
+        "notify_up" | "notify_down" | "quorum_up" | "quorum_down" | "misc_path" => {
+            ScriptDomain::Checker
+        }
+        _ => ScriptDomain::Vrrp,
+    }
+}
+
 fn new_script(args: Vec<String>, span: Span) -> Script {
     Script {
+        domain: ScriptDomain::Vrrp,
         args,
         user: None,
         group: None,
@@ -300,6 +318,7 @@ pub fn parse_script(
         return Ok(None);
     };
     let mut script = new_script(args, line.span);
+    script.domain = domain_of_keyword(line.word(0).unwrap_or(""));
     match words.get(first_word + 1) {
         Some(user) => {
             script.user = Some(user.clone());
@@ -324,7 +343,12 @@ pub fn parse_script_command(
     let Some(command) = words.get(first_word) else {
         return Ok(None);
     };
-    Ok(command_args(ctx, line, command).map(|args| new_script(args, line.span)))
+    let domain = domain_of_keyword(line.word(0).unwrap_or(""));
+    Ok(command_args(ctx, line, command).map(|args| {
+        let mut script = new_script(args, line.span);
+        script.domain = domain;
+        script
+    }))
 }
 
 /// `user USER [GROUP]` inside a script block: word `first_word` is USER. Resolution
@@ -348,18 +372,25 @@ pub fn set_script_user(
 /// `get_default_script_user()` call): records the use at the current line.
 pub fn use_default_script_user(ctx: &mut Ctx<'_>, script: &mut Script) {
     let span = ctx.current_span().unwrap_or(script.span);
-    script.user_event = Some(record_default_user_use(ctx, span));
+    script.user_event = Some(record_default_user_use_in(ctx, span, script.domain));
     script.user_span = span;
 }
 
-/// Records a use of the default script user at `span` (for things that are not
-/// [`Script`]s, like a notify FIFO's owner); returns the index to look up later with
+/// Records a use of the default script user at `span` by something of global_defs that
+/// is not a [`Script`] (a notify FIFO's owner); returns the index to look up later with
 /// [`default_user_for`].
 pub fn record_default_user_use(ctx: &mut Ctx<'_>, span: Span) -> usize {
+    record_default_user_use_in(ctx, span, ScriptDomain::Global)
+}
+
+/// Records a use of the default script user at `span` in keepalived's reading pass
+/// `domain`; returns the index to look up later with [`default_user_for`].
+pub fn record_default_user_use_in(ctx: &mut Ctx<'_>, span: Span, domain: ScriptDomain) -> usize {
     let global = &mut ctx.cfg.global;
     global.script_user_log.push(ScriptUserEvent::Use {
         span,
         security: global.enable_script_security,
+        domain,
     });
     global.script_user_log.len() - 1
 }
@@ -406,31 +437,42 @@ pub fn resolve_script_user(
         (None, Some(event)) => {
             default_user_for(v.cfg, event).ok_or(ScriptUserError::DefaultUnavailable)?
         }
-        // Never given a user nor the default (a caller did not record it): keepalived
-        // would have taken the default at parse time; use what is in force at the end.
-        (None, None) => replay_default_user(v, None).ok_or(ScriptUserError::DefaultUnavailable)?,
+        // Never given a user nor the default (a caller did not record it): use the
+        // default the last recorded use got, else the loading process's ids.
+        (None, None) => match v.cfg.global.script_user_resolved.last() {
+            Some(Some(ids)) => *ids,
+            Some(None) => return Err(ScriptUserError::DefaultUnavailable),
+            None => v.system.process_ids(),
+        },
     };
     script.uid_gid = Some(ids);
     Ok(ids)
 }
 
-/// Replays the parse-order log of default-script-user events (keepalived's
-/// `set_default_script_user()` / `get_default_script_user()`), reporting keepalived's
-/// errors at their lines, and fills `script_user_resolved`. With `stop_at`, only the
-/// events before it count and the result is the default at that point. Called once by
-/// `keywords::global::validate`.
-pub fn replay_default_user(v: &mut Validation<'_>, stop_at: Option<usize>) -> Option<(u32, u32)> {
+/// Replays the log of default-script-user events the way `keepalived -t` meets them
+/// (keepalived's `set_default_script_user()` / `get_default_script_user()`): pass by
+/// pass (global_defs, then checker, then VRRP keywords, see [`ScriptDomain`]), in file
+/// order within a pass. Reports keepalived's errors at their lines and fills
+/// `script_user_resolved`. Called once by `keywords::global::validate`.
+pub fn replay_default_user(v: &mut Validation<'_>) {
     let ours = v.system.process_ids();
+    let events = v.cfg.global.script_user_log.clone();
+    // enable_script_security is set by the first (global_defs) pass, so the later passes
+    // all see its final value.
+    let security_at_end = v.cfg.global.enable_script_security;
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_by_key(|&i| match events.get(i) {
+        Some(ScriptUserEvent::Use { domain, .. }) => (*domain, i),
+        _ => (ScriptDomain::Global, i),
+    });
     let mut is_set = false;
     let mut failed = false;
     let mut current = ours;
-    let mut resolved = Vec::with_capacity(v.cfg.global.script_user_log.len());
-    let events = v.cfg.global.script_user_log.clone();
-    let report = stop_at.is_none();
-    for (index, event) in events.iter().enumerate() {
-        if stop_at.is_some_and(|s| index >= s) {
-            break;
-        }
+    let mut resolved = vec![None; events.len()];
+    for index in order {
+        let Some(event) = events.get(index) else {
+            continue;
+        };
         match event {
             ScriptUserEvent::Set { user, group, span } => {
                 is_set = true;
@@ -438,52 +480,58 @@ pub fn replay_default_user(v: &mut Validation<'_>, stop_at: Option<usize>) -> Op
                     Ok(ids) => current = ids,
                     Err(_) => failed = true,
                 }
+                if let Some(slot) = resolved.get_mut(index) {
+                    *slot = (!failed).then_some(current);
+                }
                 // keepalived: the handler reports whenever the default is in a failed
                 // state afterwards, even if this user resolved.
-                if failed && report {
+                if failed {
+                    let group = group
+                        .as_deref()
+                        .map(|g| format!(" group '{g}'"))
+                        .unwrap_or_default();
                     v.diags.report(
                         Level::GeneralError,
                         Some(*span),
-                        format!(
-                            "script_user: cannot use user '{user}'{} as the default script user",
-                            group
-                                .as_deref()
-                                .map(|g| format!(" group '{g}'"))
-                                .unwrap_or_default()
-                        ),
+                        format!("script_user: cannot use user '{user}'{group} as the default script user"),
                     );
                 }
-                resolved.push(None);
             }
-            ScriptUserEvent::Use { span, security } => {
+            ScriptUserEvent::Use {
+                span,
+                security,
+                domain,
+            } => {
+                let security = if *domain == ScriptDomain::Global {
+                    *security
+                } else {
+                    security_at_end
+                };
                 if !failed && !is_set {
                     is_set = true;
                     current = ours;
                     match lookup_user_group(v.system, DEFAULT_SCRIPT_USER, None) {
                         Ok(ids) => current = ids,
-                        Err(_) if *security => {
+                        Err(_) if security => {
                             failed = true;
-                            if report {
-                                v.diags.report(
-                                    Level::GeneralError,
-                                    Some(*span),
-                                    format!(
-                                        "cannot set the default script user: user '{DEFAULT_SCRIPT_USER}' does not exist and enable_script_security is set (use script_user)"
-                                    ),
-                                );
-                            }
+                            v.diags.report(
+                                Level::GeneralError,
+                                Some(*span),
+                                format!(
+                                    "cannot set the default script user: user '{DEFAULT_SCRIPT_USER}' does not exist and enable_script_security is set (use script_user)"
+                                ),
+                            );
                         }
                         Err(_) => {}
                     }
                 }
-                resolved.push((!failed).then_some(current));
+                if let Some(slot) = resolved.get_mut(index) {
+                    *slot = (!failed).then_some(current);
+                }
             }
         }
     }
-    if report {
-        v.cfg.global.script_user_resolved = resolved;
-    }
-    if failed { None } else { Some(current) }
+    v.cfg.global.script_user_resolved = resolved;
 }
 
 /// keepalived's `is_executable()`.

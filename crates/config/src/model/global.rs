@@ -536,8 +536,29 @@ pub enum ScriptUserEvent {
     },
     /// A script (or FIFO) without a user took the default (keepalived's
     /// get_default_script_user()); `security` is whether enable_script_security had
-    /// been seen by then.
-    Use { span: Span, security: bool },
+    /// been seen by then; `domain` is the keepalived reading pass it happens in.
+    Use {
+        span: Span,
+        security: bool,
+        domain: ScriptDomain,
+    },
+}
+
+/// Which of keepalived's reading passes a script belongs to. `keepalived -t` reads the
+/// file once per process type, in this order: global_defs only (parent), then the
+/// checker keywords, then the VRRP keywords, then BFD. The default script user is
+/// settled by the first use in that order, not in file order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ScriptDomain {
+    /// global_defs: startup/shutdown scripts, notify FIFOs.
+    Global,
+    /// virtual_server / real_server / MISC_CHECKER scripts.
+    Checker,
+    /// vrrp_script, vrrp_instance and vrrp_sync_group scripts.
+    #[default]
+    Vrrp,
+    /// BFD (no scripts today).
+    Bfd,
 }
 
 /// Accumulated result of script checks (keepalived's `script_flags`).
