@@ -1,0 +1,143 @@
+//! The few kernel structures and socket options that no safe crate covers.
+//!
+//! This is the only module of the crate allowed to use `unsafe`; every block
+//! states why it is sound. Everything else goes through `socket2`, `nix` or
+//! rtnetlink.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+use socket2::SockAddr;
+
+/// Hardware address length of Ethernet (and of the VMACs keepalived makes).
+pub const ETHER_ADDR_LEN: usize = 6;
+
+/// A `sockaddr_ll` for a `PF_PACKET` socket: the interface to send on, the
+/// EtherType and the destination hardware address.
+///
+/// keepalived fills the same fields for its GARP/NA sockets (`vrrp_arp.c`,
+/// `vrrp_ndisc.c`); the kernel only really reads family, protocol and
+/// ifindex for `SOCK_RAW` packet sockets.
+pub fn packet_sockaddr(
+    ifindex: u32,
+    ethertype: u16,
+    dest: [u8; ETHER_ADDR_LEN],
+) -> io::Result<SockAddr> {
+    let ifindex = i32::try_from(ifindex).map_err(|_| io::Error::from_raw_os_error(libc::ENODEV))?;
+    let family = u16::try_from(libc::AF_PACKET)
+        .map_err(|_| io::Error::from_raw_os_error(libc::EAFNOSUPPORT))?;
+    let mut sll_addr = [0u8; 8];
+    sll_addr[..ETHER_ADDR_LEN].copy_from_slice(&dest);
+    let ll = libc::sockaddr_ll {
+        sll_family: family,
+        sll_protocol: ethertype.to_be(),
+        sll_ifindex: ifindex,
+        sll_hatype: 0,
+        sll_pkttype: 0,
+        sll_halen: ETHER_ADDR_LEN as u8,
+        sll_addr,
+    };
+    let len = libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_ll>())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: `try_init` hands us a zeroed `sockaddr_storage`, which is larger
+    // than and suitably aligned for `sockaddr_ll` (the kernel's own contract
+    // for `struct sockaddr_storage`). We write one fully initialised
+    // `sockaddr_ll` at its start and report exactly its size as the length.
+    let ((), addr) = unsafe {
+        SockAddr::try_init(|storage, addr_len| {
+            std::ptr::write(storage.cast::<libc::sockaddr_ll>(), ll);
+            *addr_len = len;
+            Ok(())
+        })
+    }?;
+    Ok(addr)
+}
+
+/// `IPV6_CHECKSUM`: make the kernel compute (and verify on receive) the
+/// checksum of a raw IPv6 socket's payload at `offset` bytes in. keepalived
+/// sets 6 for VRRP (`if_setsockopt_ipv6_checksum()`), per RFC 5798 §5.2.8
+/// (the checksum covers the IPv6 pseudo-header).
+pub fn set_ipv6_checksum_offset(fd: BorrowedFd<'_>, offset: i32) -> io::Result<()> {
+    let len = libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: `fd` is a live descriptor for the lifetime of the borrow; the
+    // option value points to a `c_int` on our stack that outlives the call,
+    // and `len` is exactly its size, as IPV6_CHECKSUM expects.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_IPV6,
+            libc::IPV6_CHECKSUM,
+            std::ptr::from_ref(&offset).cast::<libc::c_void>(),
+            len,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `IP_MULTICAST_IF` by interface index (`struct ip_mreqn`); socket2 only
+/// offers the by-address form, and a VRRP interface may have no IPv4 address.
+pub fn set_ipv4_multicast_if_index(fd: BorrowedFd<'_>, ifindex: u32) -> io::Result<()> {
+    let ifindex = i32::try_from(ifindex).map_err(|_| io::Error::from_raw_os_error(libc::ENODEV))?;
+    let mreqn = libc::ip_mreqn {
+        imr_multiaddr: libc::in_addr { s_addr: 0 },
+        imr_address: libc::in_addr { s_addr: 0 },
+        imr_ifindex: ifindex,
+    };
+    let len = libc::socklen_t::try_from(std::mem::size_of::<libc::ip_mreqn>())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: `fd` is live for the borrow; the value is a fully initialised
+    // `ip_mreqn` on our stack that outlives the call, and `len` is its size,
+    // which the kernel accepts for IP_MULTICAST_IF.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_IF,
+            std::ptr::from_ref(&mreqn).cast::<libc::c_void>(),
+            len,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Registers a socket with the tokio reactor of the current runtime.
+///
+/// Panics like `AsyncFd::register` if called outside a tokio runtime.
+pub fn register(socket: socket2::Socket) -> io::Result<tokio::io::unix::AsyncFd<socket2::Socket>> {
+    // SAFETY: `socket2::Socket` owns its descriptor (an `OwnedFd` inside):
+    // it stays open and is the same descriptor until the `Socket` is dropped,
+    // and `as_raw_fd()` always returns it. The `AsyncFd` takes ownership of
+    // the `Socket`, so the descriptor outlives the registration.
+    unsafe { tokio::io::unix::AsyncFd::register(socket) }.map_err(|e| e.into_parts().1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packet_sockaddr_has_family_protocol_and_index() {
+        let addr = packet_sockaddr(7, 0x0806, [0xff; 6]).expect("valid sockaddr_ll");
+        assert_eq!(i32::from(addr.family()), libc::AF_PACKET);
+        assert_eq!(
+            addr.len() as usize,
+            std::mem::size_of::<libc::sockaddr_ll>()
+        );
+        // Bytes 2..4 are the protocol in network order, 4..8 the ifindex.
+        let raw = addr.as_storage();
+        // SAFETY: test-only view of the storage we just initialised.
+        let ll = unsafe { &*std::ptr::from_ref(&raw).cast::<libc::sockaddr_ll>() };
+        assert_eq!(u16::from_be(ll.sll_protocol), 0x0806);
+        assert_eq!(ll.sll_ifindex, 7);
+        assert_eq!(ll.sll_addr[..6], [0xff; 6]);
+    }
+}

@@ -1,0 +1,511 @@
+//! Raw sockets carrying VRRP adverts (IP protocol 112, or 51 when IPsec AH
+//! authentication is used).
+//!
+//! keepalived: `open_vrrp_send_socket()` / `open_vrrp_read_socket()` in
+//! `vrrp.c`, the `if_setsockopt_*()` helpers in `vrrp_if.c`, and
+//! `vrrp_send_pkt()` / `vrrp_build_ancillary_data()`. As upstream, each
+//! socket is a pair: a send socket that never queues anything (receive
+//! buffer and a drop-all filter), and a receive socket that joins the group
+//! and is bound to it (multicast) or to the unicast source.
+
+use std::io::{self, IoSlice, IoSliceMut, Read};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsFd, AsRawFd};
+
+use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn6};
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
+use tokio::io::unix::AsyncFd;
+
+use crate::bpf::{self, FilterSpec};
+use crate::{IfRef, sys};
+
+/// RFC 5798 §5.1.1.2: 224.0.0.18.
+pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+/// RFC 5798 §5.1.2.2: ff02::12.
+pub const VRRP_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+/// RFC 5798 §5.1.1.3: TTL / hop limit of multicast adverts.
+pub const VRRP_TTL: u8 = 255;
+/// Offset of the VRRP checksum in the advert, for IPV6_CHECKSUM.
+const VRRP_CHECKSUM_OFFSET: i32 = 6;
+/// IPTOS_PREC_INTERNETCONTROL / CS6 (keepalived: `if_setsockopt_priority()`).
+const TOS_INTERNET_CONTROL: u32 = 0xc0;
+const IPV4_MIN_HEADER: usize = 20;
+
+/// Which IP protocol the advert travels in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VrrpProtocol {
+    /// IP protocol 112: plain VRRP.
+    Vrrp,
+    /// IP protocol 51: IPsec AH around VRRPv2 (keepalived `auth_type AH`).
+    Ah,
+}
+
+impl VrrpProtocol {
+    /// The IP protocol number.
+    pub const fn number(self) -> i32 {
+        match self {
+            Self::Vrrp => 112,
+            Self::Ah => 51,
+        }
+    }
+}
+
+/// Multicast to a group, or unicast to peers from a fixed source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery<A> {
+    /// Join `group` on the interface; only packets to it are received.
+    Multicast {
+        /// 224.0.0.18 / ff02::12 unless `mcast_dst_ip` says otherwise.
+        group: A,
+    },
+    /// Bind the receive socket to `source` (with IP_FREEBIND, so it works
+    /// before the address exists) and send to each peer.
+    Unicast {
+        /// `unicast_src_ip`.
+        source: A,
+    },
+}
+
+/// How to open a VRRP socket pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketOptions<A> {
+    /// The interface adverts go out of and come in on; required for multicast.
+    pub interface: Option<IfRef>,
+    /// 112, or 51 for AH.
+    pub protocol: VrrpProtocol,
+    /// Multicast group or unicast source.
+    pub delivery: Delivery<A>,
+    /// SO_RCVBUF of the receive socket (`vrrp_rx_bufs_policy`); `None` keeps
+    /// the kernel default.
+    pub receive_buffer: Option<usize>,
+    /// Attach the kernel filter of [`crate::bpf`] to the receive socket.
+    pub kernel_filter: bool,
+}
+
+/// Errors of the VRRP sockets.
+#[derive(Debug, thiserror::Error)]
+pub enum VrrpSocketError {
+    /// A socket could not be created or configured; `step` says which call.
+    #[error("VRRP socket setup failed at {step}: {source}")]
+    Setup {
+        /// The failing step, e.g. "IP_HDRINCL".
+        step: &'static str,
+        /// The kernel's answer.
+        #[source]
+        source: io::Error,
+    },
+    /// Multicast needs an interface to join the group on.
+    #[error("multicast VRRP needs an interface")]
+    MulticastWithoutInterface,
+    /// Sending failed.
+    #[error("send to {dest} failed: {source}")]
+    Send {
+        /// Destination.
+        dest: IpAddr,
+        /// The kernel's answer.
+        #[source]
+        source: io::Error,
+    },
+    /// Receiving failed.
+    #[error("receive failed: {0}")]
+    Receive(#[source] io::Error),
+    /// The kernel handed us something that is not a full IPv4 header.
+    #[error("received {len} bytes, too short for an IPv4 header")]
+    Truncated {
+        /// Bytes received.
+        len: usize,
+    },
+}
+
+fn setup(step: &'static str) -> impl FnOnce(io::Error) -> VrrpSocketError {
+    move |source| VrrpSocketError::Setup { step, source }
+}
+
+/// What came with one IPv4 packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceivedV4 {
+    /// Bytes written to the buffer: the IP header, then the VRRP (or AH) packet.
+    pub len: usize,
+    /// IP source.
+    pub source: Ipv4Addr,
+    /// IP destination.
+    pub dest: Ipv4Addr,
+    /// IP TTL.
+    pub ttl: u8,
+}
+
+/// What came with one IPv6 packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceivedV6 {
+    /// Bytes written to the buffer: the VRRP packet only (the kernel strips
+    /// the IPv6 header and has verified the checksum).
+    pub len: usize,
+    /// IPv6 source.
+    pub source: Ipv6Addr,
+    /// IPv6 destination (IPV6_PKTINFO); `None` if the kernel sent none.
+    pub dest: Option<Ipv6Addr>,
+    /// Hop limit (IPV6_HOPLIMIT); `None` if the kernel sent none.
+    pub hop_limit: Option<u8>,
+    /// Arrival interface (IPV6_PKTINFO).
+    pub ifindex: Option<u32>,
+}
+
+fn raw_socket(domain: Domain, protocol: VrrpProtocol) -> Result<Socket, VrrpSocketError> {
+    Socket::new(
+        domain,
+        Type::RAW.nonblocking().cloexec(),
+        Some(Protocol::from(protocol.number())),
+    )
+    .map_err(setup("socket"))
+}
+
+/// Send sockets never read: keepalived sets SO_RCVBUF 0 and a filter that
+/// drops everything (`if_setsockopt_no_receive()`).
+fn make_send_only(socket: &Socket) -> Result<(), VrrpSocketError> {
+    socket.set_recv_buffer_size(0).map_err(setup("SO_RCVBUF"))?;
+    socket
+        .attach_filter(&[socket2::SockFilter::new(0x06, 0, 0, 0)])
+        .map_err(setup("SO_ATTACH_FILTER"))
+}
+
+fn bind_device(socket: &Socket, interface: Option<&IfRef>) -> Result<(), VrrpSocketError> {
+    match interface {
+        Some(ifr) => socket
+            .bind_device(Some(ifr.name.as_bytes()))
+            .map_err(setup("SO_BINDTODEVICE")),
+        None => Ok(()),
+    }
+}
+
+fn apply_receive_options<A>(
+    socket: &Socket,
+    options: &SocketOptions<A>,
+) -> Result<(), VrrpSocketError> {
+    if let Some(size) = options.receive_buffer {
+        socket
+            .set_recv_buffer_size(size)
+            .map_err(setup("SO_RCVBUF"))?;
+    }
+    Ok(())
+}
+
+/// An IPv4 VRRP socket pair. The caller builds whole IP packets (IP_HDRINCL).
+#[derive(Debug)]
+pub struct VrrpSocketV4 {
+    send: AsyncFd<Socket>,
+    recv: AsyncFd<Socket>,
+    multicast: bool,
+}
+
+impl VrrpSocketV4 {
+    /// Opens and configures both sockets. Must run inside a tokio runtime;
+    /// the sockets belong to the calling thread's network namespace.
+    pub fn open(options: &SocketOptions<Ipv4Addr>) -> Result<Self, VrrpSocketError> {
+        let multicast = matches!(options.delivery, Delivery::Multicast { .. });
+        if multicast && options.interface.is_none() {
+            return Err(VrrpSocketError::MulticastWithoutInterface);
+        }
+
+        let send = raw_socket(Domain::IPV4, options.protocol)?;
+        make_send_only(&send)?;
+        send.set_multicast_all_v4(false)
+            .map_err(setup("IP_MULTICAST_ALL"))?;
+        send.set_header_included_v4(true)
+            .map_err(setup("IP_HDRINCL"))?;
+        bind_device(&send, options.interface.as_ref())?;
+        if let Some(ifr) = options.interface.as_ref().filter(|_| multicast) {
+            // IP_MULTICAST_IF by index (struct ip_mreqn), like keepalived: the
+            // interface may have no IPv4 address to name it by.
+            sys::set_ipv4_multicast_if_index(send.as_fd(), ifr.index)
+                .map_err(setup("IP_MULTICAST_IF"))?;
+            send.set_multicast_loop_v4(false)
+                .map_err(setup("IP_MULTICAST_LOOP"))?;
+        }
+        send.set_tos_v4(TOS_INTERNET_CONTROL)
+            .map_err(setup("IP_TOS"))?;
+
+        let recv = raw_socket(Domain::IPV4, options.protocol)?;
+        apply_receive_options(&recv, options)?;
+        // Without this, a raw socket gets every group any socket on the host joined.
+        recv.set_multicast_all_v4(false)
+            .map_err(setup("IP_MULTICAST_ALL"))?;
+        match options.delivery {
+            Delivery::Multicast { group } => {
+                let index = options.interface.as_ref().map_or(0, |i| i.index);
+                recv.join_multicast_v4_n(&group, &InterfaceIndexOrAddress::Index(index))
+                    .map_err(setup("IP_ADD_MEMBERSHIP"))?;
+                // Bound to the group, unicast packets to us are not delivered here.
+                recv.bind(&SockAddr::from(SocketAddrV4::new(group, 0)))
+                    .map_err(setup("bind group"))?;
+            }
+            Delivery::Unicast { source } => {
+                recv.set_freebind_v4(true).map_err(setup("IP_FREEBIND"))?;
+                recv.bind(&SockAddr::from(SocketAddrV4::new(source, 0)))
+                    .map_err(setup("bind source"))?;
+            }
+        }
+        bind_device(&recv, options.interface.as_ref())?;
+        if options.kernel_filter {
+            let spec = FilterSpec {
+                require_ttl_255: multicast,
+                check_vrrp_header: options.protocol == VrrpProtocol::Vrrp,
+            };
+            recv.attach_filter(&bpf::to_socket2(&bpf::ipv4_program(spec)))
+                .map_err(setup("SO_ATTACH_FILTER"))?;
+        }
+
+        Ok(Self {
+            send: sys::register(send).map_err(setup("register send socket"))?,
+            recv: sys::register(recv).map_err(setup("register receive socket"))?,
+            multicast,
+        })
+    }
+
+    /// Sends `packet` (IP header included) to `dest`: the group, or one
+    /// unicast peer. Multicast goes with MSG_DONTROUTE as in keepalived.
+    pub async fn send(&self, packet: &[u8], dest: Ipv4Addr) -> Result<usize, VrrpSocketError> {
+        let flags = if self.multicast && dest.is_multicast() {
+            libc::MSG_DONTROUTE
+        } else {
+            0
+        };
+        let addr = SockAddr::from(SocketAddrV4::new(dest, 0));
+        self.send
+            .async_io(tokio::io::Interest::WRITABLE, |s| {
+                s.send_to_with_flags(packet, &addr, flags)
+            })
+            .await
+            .map_err(|source| VrrpSocketError::Send {
+                dest: IpAddr::V4(dest),
+                source,
+            })
+    }
+
+    /// Waits for one packet; `buf` receives the IP header and the payload.
+    pub async fn recv(&self, buf: &mut [u8]) -> Result<ReceivedV4, VrrpSocketError> {
+        let len = self
+            .recv
+            .async_io(tokio::io::Interest::READABLE, |s| {
+                let mut s = s;
+                s.read(buf)
+            })
+            .await
+            .map_err(VrrpSocketError::Receive)?;
+        let header = buf
+            .get(..len.min(IPV4_MIN_HEADER))
+            .filter(|h| h.len() == IPV4_MIN_HEADER);
+        let Some(header) = header else {
+            return Err(VrrpSocketError::Truncated { len });
+        };
+        let octets = |at: usize| [header[at], header[at + 1], header[at + 2], header[at + 3]];
+        Ok(ReceivedV4 {
+            len,
+            source: Ipv4Addr::from(octets(12)),
+            dest: Ipv4Addr::from(octets(16)),
+            ttl: header[8],
+        })
+    }
+}
+
+/// An IPv6 VRRP socket pair. The kernel builds the IPv6 header and the VRRP
+/// checksum (IPV6_CHECKSUM at offset 6).
+#[derive(Debug)]
+pub struct VrrpSocketV6 {
+    send: AsyncFd<Socket>,
+    recv: AsyncFd<Socket>,
+    ifindex: u32,
+    multicast: bool,
+}
+
+impl VrrpSocketV6 {
+    /// Opens and configures both sockets. Must run inside a tokio runtime;
+    /// the sockets belong to the calling thread's network namespace.
+    pub fn open(options: &SocketOptions<Ipv6Addr>) -> Result<Self, VrrpSocketError> {
+        let multicast = matches!(options.delivery, Delivery::Multicast { .. });
+        if multicast && options.interface.is_none() {
+            return Err(VrrpSocketError::MulticastWithoutInterface);
+        }
+        let ifindex = options.interface.as_ref().map_or(0, |i| i.index);
+
+        let send = raw_socket(Domain::IPV6, options.protocol)?;
+        make_send_only(&send)?;
+        send.set_multicast_all_v6(false)
+            .map_err(setup("IPV6_MULTICAST_ALL"))?;
+        sys::set_ipv6_checksum_offset(send.as_fd(), VRRP_CHECKSUM_OFFSET)
+            .map_err(setup("IPV6_CHECKSUM"))?;
+        send.set_multicast_hops_v6(u32::from(VRRP_TTL))
+            .map_err(setup("IPV6_MULTICAST_HOPS"))?;
+        bind_device(&send, options.interface.as_ref())?;
+        if multicast {
+            send.set_multicast_if_v6(ifindex)
+                .map_err(setup("IPV6_MULTICAST_IF"))?;
+            send.set_multicast_loop_v6(false)
+                .map_err(setup("IPV6_MULTICAST_LOOP"))?;
+        }
+        send.set_tclass_v6(TOS_INTERNET_CONTROL)
+            .map_err(setup("IPV6_TCLASS"))?;
+
+        let recv = raw_socket(Domain::IPV6, options.protocol)?;
+        apply_receive_options(&recv, options)?;
+        recv.set_multicast_all_v6(false)
+            .map_err(setup("IPV6_MULTICAST_ALL"))?;
+        match options.delivery {
+            Delivery::Multicast { group } => {
+                recv.join_multicast_v6(&group, ifindex)
+                    .map_err(setup("IPV6_ADD_MEMBERSHIP"))?;
+                let scope = if is_link_scope(&group) { ifindex } else { 0 };
+                recv.bind(&SockAddr::from(SocketAddrV6::new(group, 0, 0, scope)))
+                    .map_err(setup("bind group"))?;
+            }
+            Delivery::Unicast { source } => {
+                recv.set_freebind_v6(true).map_err(setup("IPV6_FREEBIND"))?;
+                // keepalived sets the scope id for a link-local source (open_sockpool_socket()).
+                let scope = if is_link_scope(&source) { ifindex } else { 0 };
+                recv.bind(&SockAddr::from(SocketAddrV6::new(source, 0, 0, scope)))
+                    .map_err(setup("bind source"))?;
+            }
+        }
+        recv.set_recv_hoplimit_v6(true)
+            .map_err(setup("IPV6_RECVHOPLIMIT"))?;
+        nix::sys::socket::setsockopt(
+            &recv.as_fd(),
+            nix::sys::socket::sockopt::Ipv6RecvPacketInfo,
+            &true,
+        )
+        .map_err(|e| VrrpSocketError::Setup {
+            step: "IPV6_RECVPKTINFO",
+            source: e.into(),
+        })?;
+        bind_device(&recv, options.interface.as_ref())?;
+        sys::set_ipv6_checksum_offset(recv.as_fd(), VRRP_CHECKSUM_OFFSET)
+            .map_err(setup("IPV6_CHECKSUM"))?;
+        if options.kernel_filter {
+            let spec = FilterSpec {
+                require_ttl_255: multicast,
+                check_vrrp_header: options.protocol == VrrpProtocol::Vrrp,
+            };
+            recv.attach_filter(&bpf::to_socket2(&bpf::ipv6_program(spec)))
+                .map_err(setup("SO_ATTACH_FILTER"))?;
+        }
+
+        Ok(Self {
+            send: sys::register(send).map_err(setup("register send socket"))?,
+            recv: sys::register(recv).map_err(setup("register receive socket"))?,
+            ifindex,
+            multicast,
+        })
+    }
+
+    /// Sends the VRRP `payload` (checksum field may be zero: the kernel fills
+    /// it) from `source` to `dest`. The source and the interface go in
+    /// IPV6_PKTINFO; `hop_limit` (keepalived's `unicast_ttl`) in IPV6_HOPLIMIT
+    /// for unicast only, as upstream.
+    pub async fn send(
+        &self,
+        payload: &[u8],
+        source: Ipv6Addr,
+        dest: Ipv6Addr,
+        hop_limit: Option<u8>,
+    ) -> Result<usize, VrrpSocketError> {
+        let to = SockaddrIn6::from(SocketAddrV6::new(
+            dest,
+            0,
+            0,
+            if is_link_scope(&dest) {
+                self.ifindex
+            } else {
+                0
+            },
+        ));
+        let pktinfo = libc::in6_pktinfo {
+            ipi6_addr: libc::in6_addr {
+                s6_addr: source.octets(),
+            },
+            ipi6_ifindex: self.ifindex,
+        };
+        let unicast = !(self.multicast && dest.is_multicast());
+        let hops = hop_limit.map(libc::c_int::from).filter(|_| unicast);
+        let flags = if unicast {
+            MsgFlags::empty()
+        } else {
+            MsgFlags::from_bits_retain(libc::MSG_DONTROUTE)
+        };
+        let iov = [IoSlice::new(payload)];
+        self.send
+            .async_io(tokio::io::Interest::WRITABLE, |s| {
+                let mut cmsgs = vec![ControlMessage::Ipv6PacketInfo(&pktinfo)];
+                if let Some(h) = hops.as_ref() {
+                    cmsgs.push(ControlMessage::Ipv6HopLimit(h));
+                }
+                nix::sys::socket::sendmsg(s.as_raw_fd(), &iov, &cmsgs, flags, Some(&to))
+                    .map_err(io::Error::from)
+            })
+            .await
+            .map_err(|source| VrrpSocketError::Send {
+                dest: IpAddr::V6(dest),
+                source,
+            })
+    }
+
+    /// Waits for one packet; `buf` receives the VRRP packet.
+    pub async fn recv(&self, buf: &mut [u8]) -> Result<ReceivedV6, VrrpSocketError> {
+        let mut cmsg_space = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
+        self.recv
+            .async_io(tokio::io::Interest::READABLE, |s| {
+                let mut iov = [IoSliceMut::new(buf)];
+                let msg = nix::sys::socket::recvmsg::<SockaddrIn6>(
+                    s.as_raw_fd(),
+                    &mut iov,
+                    Some(cmsg_space.as_mut_slice()),
+                    MsgFlags::empty(),
+                )
+                .map_err(io::Error::from)?;
+                let source = msg.address.map(|a| a.ip()).unwrap_or(Ipv6Addr::UNSPECIFIED);
+                let mut received = ReceivedV6 {
+                    len: msg.bytes,
+                    source,
+                    dest: None,
+                    hop_limit: None,
+                    ifindex: None,
+                };
+                for cmsg in msg.cmsgs().map_err(io::Error::from)? {
+                    match cmsg {
+                        ControlMessageOwned::Ipv6HopLimit(h) => {
+                            received.hop_limit = u8::try_from(h).ok()
+                        }
+                        ControlMessageOwned::Ipv6PacketInfo(info) => {
+                            received.dest = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
+                            received.ifindex = Some(info.ipi6_ifindex);
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(received)
+            })
+            .await
+            .map_err(VrrpSocketError::Receive)
+    }
+}
+
+fn is_link_scope(addr: &Ipv6Addr) -> bool {
+    addr.is_unicast_link_local() || (addr.is_multicast() && (addr.segments()[0] & 0x000f) <= 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_scope_detection() {
+        assert!(is_link_scope(&VRRP_GROUP_V6));
+        assert!(is_link_scope(&"fe80::1".parse().expect("literal")));
+        assert!(!is_link_scope(&"2001:db8::1".parse().expect("literal")));
+        assert!(!is_link_scope(&"ff05::12".parse().expect("literal")));
+    }
+
+    #[test]
+    fn protocol_numbers() {
+        assert_eq!(VrrpProtocol::Vrrp.number(), 112);
+        assert_eq!(VrrpProtocol::Ah.number(), 51);
+    }
+}
