@@ -2,11 +2,13 @@
 //!
 //! Every advert a router sends is delivered to every other live router after a random
 //! delay, or lost. proptest draws the scenario (priorities, version and interval, start
-//! times, delays, loss, crashes, restarts and graceful stops); the simulation itself is a
+//! times, delays, loss, crashes, restarts, graceful stops, tracker flips, interface
+//! down/up → FAULT); the simulation itself is a
 //! pure function of that scenario (its own seeded PRNG, a virtual clock, no sleeps).
 //!
 //! Checked after the chaos phase and a settling time without loss:
-//! - exactly one MASTER, holding the highest effective priority of the live routers (when
+//! - exactly one MASTER, holding the highest *effective* priority of the live routers (a
+//!   weight −60 tracker flips during the chaos and stays as it ended; when
 //!   several share it, RFC 5798 keeps whichever became MASTER first: a BACKUP accepts an
 //!   equal priority, §6.4.2, and the address only breaks ties between two MASTERs, §6.4.3);
 //! - every MASTER has its VIPs installed and no BACKUP does;
@@ -20,7 +22,9 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use proptest::prelude::*;
 use vrrp::advert::{Advert, Version};
-use vrrp::router::{Action, Input, Router, RouterConfig, State, Timestamp};
+use vrrp::router::{
+    Action, Input, Router, RouterConfig, State, Timestamp, TrackerConfig, TrackerId, TrackerStatus,
+};
 
 /// splitmix64: tiny, deterministic, good enough for loss and delay draws.
 struct Rng(u64);
@@ -50,6 +54,10 @@ enum Event {
     Crash(usize),
     Stop(usize),
     Restart(usize),
+    /// Flip the node's weighted tracker (weight −60).
+    ToggleTracker(usize),
+    /// Set the node's interface up or down (down = FAULT).
+    Interface(usize, bool),
 }
 
 struct Node {
@@ -57,6 +65,9 @@ struct Node {
     router: Option<Router>,
     /// Bumped on every restart so packets addressed to a dead incarnation are dropped.
     incarnation: u32,
+    /// The tracked object's state outlives the daemon (a script result, a file).
+    tracker_down: bool,
+    interface_up: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +110,8 @@ impl Sim {
                     config,
                     router: None,
                     incarnation: 0,
+                    tracker_down: false,
+                    interface_up: true,
                 })
                 .collect(),
             queue: BTreeMap::new(),
@@ -166,7 +179,16 @@ impl Sim {
         let Some(node) = self.nodes.get_mut(index) else {
             return;
         };
-        let mut router = match Router::new(node.config.clone()) {
+        let mut config = node.config.clone();
+        config.interface_up = node.interface_up;
+        if let Some(tracker) = config.trackers.first_mut() {
+            tracker.initial = if node.tracker_down {
+                TrackerStatus::Down
+            } else {
+                TrackerStatus::Up
+            };
+        }
+        let mut router = match Router::new(config) {
             Ok(router) => router,
             Err(error) => panic!("scenario config rejected: {error}"),
         };
@@ -221,6 +243,42 @@ impl Sim {
             Event::Restart(index) => {
                 if !self.alive(index) {
                     self.start(index);
+                }
+            }
+            Event::ToggleTracker(index) => {
+                let Some(node) = self.nodes.get_mut(index) else {
+                    return;
+                };
+                node.tracker_down = !node.tracker_down;
+                let status = if node.tracker_down {
+                    TrackerStatus::Down
+                } else {
+                    TrackerStatus::Up
+                };
+                if let Some(router) = node.router.as_mut() {
+                    let input = Input::Tracker {
+                        id: TrackerId(1),
+                        status,
+                    };
+                    if let Err(error) = router.handle(now, input) {
+                        panic!("tracker refused: {error}");
+                    }
+                    self.drain(index);
+                }
+            }
+            Event::Interface(index, up) => {
+                let Some(node) = self.nodes.get_mut(index) else {
+                    return;
+                };
+                node.interface_up = up;
+                if let Some(router) = node.router.as_mut() {
+                    let input = if up {
+                        Input::InterfaceUp
+                    } else {
+                        Input::InterfaceDown
+                    };
+                    let _ = router.handle(now, input);
+                    self.drain(index);
                 }
             }
         }
@@ -353,7 +411,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 prop::collection::vec(0u64..3000, n),
                 0u64..=100,
                 0u64..=300,
-                prop::collection::vec((0u64..1000, 0usize..n, 0u8..3), 0..8),
+                prop::collection::vec((0u64..1000, 0usize..n, 0u8..5), 0..10),
                 any::<u64>(),
                 0u64..1000,
                 any::<bool>(),
@@ -400,6 +458,7 @@ fn configs(priorities: &[u8], version: Version, interval_cs: u16) -> Vec<RouterC
                 node_address(index),
             );
             config.advert_interval_cs = interval_cs;
+            config.trackers = vec![TrackerConfig::new(1, -60)];
             config.virtual_addresses = vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))];
             config
         })
@@ -426,7 +485,9 @@ fn run_scenario(s: &Scenario) {
         let event = match kind {
             0 => Event::Crash(node),
             1 => Event::Stop(node),
-            _ => Event::Restart(node),
+            2 => Event::Restart(node),
+            3 => Event::ToggleTracker(node),
+            _ => Event::Interface(node, at_permille % 2 == 0),
         };
         sim.schedule(at, event);
     }
@@ -437,6 +498,7 @@ fn run_scenario(s: &Scenario) {
     // (start wait + preemption, each ≤ 4 intervals) plus margin.
     sim.loss_per_mille = 0;
     for index in 0..sim.nodes.len() {
+        sim.schedule(chaos_end, Event::Interface(index, true));
         sim.schedule(chaos_end, Event::Restart(index));
     }
     let settled = chaos_end + 12 * interval_us;
