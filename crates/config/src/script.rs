@@ -455,16 +455,24 @@ pub fn resolve_script_user(
 /// order within a pass. Reports keepalived's errors at their lines and fills
 /// `script_user_resolved`. Called once by `keywords::global::validate`.
 pub fn replay_default_user(v: &mut Validation<'_>) {
+    replay_default_user_up_to(v, ScriptDomain::Bfd);
+}
+
+/// [`replay_default_user`] limited to the passes up to `last_pass` (after an aborted
+/// parse only the global_defs pass is known to have completed).
+pub fn replay_default_user_up_to(v: &mut Validation<'_>, last_pass: ScriptDomain) {
     let ours = v.system.process_ids();
     let events = v.cfg.global.script_user_log.clone();
     // enable_script_security is set by the first (global_defs) pass, so the later passes
     // all see its final value.
     let security_at_end = v.cfg.global.enable_script_security;
     let mut order: Vec<usize> = (0..events.len()).collect();
-    order.sort_by_key(|&i| match events.get(i) {
-        Some(ScriptUserEvent::Use { domain, .. }) => (*domain, i),
-        _ => (ScriptDomain::Global, i),
-    });
+    let pass_of = |i: usize| match events.get(i) {
+        Some(ScriptUserEvent::Use { domain, .. }) => *domain,
+        _ => ScriptDomain::Global,
+    };
+    order.retain(|&i| pass_of(i) <= last_pass);
+    order.sort_by_key(|&i| (pass_of(i), i));
     let mut is_set = false;
     let mut failed = false;
     let mut current = ours;

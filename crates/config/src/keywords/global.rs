@@ -2159,7 +2159,22 @@ fn data_use_instance(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
 /// validation can resolve script users.
 pub fn validate(v: &mut Validation<'_>) {
     script::replay_default_user(v);
+    check_startup_shutdown_users(v);
+    drop_fifos_without_owner(v);
+    share_global_fifo(v);
+}
 
+/// For the integrator, when parsing was aborted (missing parameter): keepalived reads
+/// global_defs in a pass of its own before anything else, so the errors it reports
+/// while parsing global_defs (script users, startup/shutdown scripts) are still
+/// reported even when a later keyword aborts. Our errors about these need the host, so
+/// they are found here.
+pub fn validate_after_abort(v: &mut Validation<'_>) {
+    script::replay_default_user_up_to(v, crate::model::global::ScriptDomain::Global);
+    check_startup_shutdown_users(v);
+}
+
+fn check_startup_shutdown_users(v: &mut Validation<'_>) {
     // keepalived creates the startup/shutdown script while parsing; a user it cannot set
     // makes the script invalid ("Invalid startup script") at the script's line.
     for startup in [true, false] {
@@ -2187,8 +2202,10 @@ pub fn validate(v: &mut Validation<'_>) {
             }
         }
     }
+}
 
-    // A notify FIFO whose owner cannot be set is dropped (keepalived only logs it).
+/// A notify FIFO whose owner cannot be set is dropped (keepalived only logs it).
+fn drop_fifos_without_owner(v: &mut Validation<'_>) {
     for which in [Fifo::Global, Fifo::Vrrp, Fifo::Lvs] {
         let fifo = match which {
             Fifo::Global => &v.cfg.global.notify_fifo,
@@ -2223,9 +2240,11 @@ pub fn validate(v: &mut Validation<'_>) {
             );
         }
     }
+}
 
-    // keepalived (init_global_data): a FIFO shared by global and vrrp/lvs is only used
-    // as the global one.
+/// keepalived (init_global_data): a FIFO shared by global and vrrp/lvs is only used as
+/// the global one.
+fn share_global_fifo(v: &mut Validation<'_>) {
     let global_name = v.cfg.global.notify_fifo.name.clone();
     if let Some(name) = global_name {
         for which in [Fifo::Vrrp, Fifo::Lvs] {
