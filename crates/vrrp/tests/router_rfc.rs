@@ -812,3 +812,55 @@ fn config_errors_are_typed() {
         Err(ConfigError::TrackerWeight { .. })
     ));
 }
+
+// ----- reload and external address deletion ------------------------------------------------
+
+/// keepalived `restore_vrrp_state` / `reload_master`: after a SIGHUP a MASTER stays
+/// MASTER, keeps its counters and VIPs (adding any new ones), advertises at once, and does
+/// not log or notify a transition again.
+#[test]
+fn keepalived_reload_keeps_master_without_down_timer_wait() {
+    let (old, took_over) = master(config(100));
+    let mut new = new_router(config(120));
+    new.restore_from(&old);
+    assert_eq!(drain(&mut new), vec![Action::AddVips]);
+    let now = took_over + 500_000;
+    let actions = feed(&mut new, now, Input::Start);
+    assert!(actions.is_empty(), "{actions:?}");
+    assert_eq!(new.state(), State::Master);
+    assert_eq!(new.stats().become_master, 1);
+    assert_eq!(deadline(&new), Some(now));
+    new.handle_timeout(t(now));
+    let actions = drain(&mut new);
+    assert_eq!(sent_priorities(&actions), vec![120]);
+    assert!(!actions.contains(&Action::AddVips), "VIPs are already set");
+    assert_eq!(deadline(&new), Some(now + SEC));
+}
+
+/// keepalived: a reloaded BACKUP neither logs "(init)" nor notifies again.
+#[test]
+fn keepalived_reload_keeps_backup_quietly() {
+    let old = backup(config(100));
+    let mut new = new_router(config(100));
+    new.restore_from(&old);
+    let actions = feed(&mut new, 5 * SEC, Input::Start);
+    assert!(actions.is_empty(), "{actions:?}");
+    assert_eq!(new.state(), State::Backup);
+    assert_eq!(deadline(&new), Some(5 * SEC + 3_609_375));
+}
+
+/// keepalived `set_vrrp_backup`: a VIP deleted from outside while MASTER → priority-0
+/// advert, addresses released, BACKUP, and back to MASTER after only Skew_Time.
+#[test]
+fn keepalived_vip_deleted_externally_goes_backup_briefly() {
+    let (mut router, took_over) = master(config(100));
+    let now = took_over + 100;
+    let actions = feed(&mut router, now, Input::VirtualAddressDeleted);
+    assert_eq!(router.state(), State::Backup);
+    assert_eq!(sent_priorities(&actions), vec![0]);
+    assert!(actions.contains(&Action::RemoveVips));
+    assert_eq!(router.stats().pri_zero_sent, 1);
+    assert_eq!(deadline(&router), Some(now + 609_375));
+    router.handle_timeout(t(now + 609_375));
+    assert_eq!(router.state(), State::Master);
+}

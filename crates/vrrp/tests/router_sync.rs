@@ -269,3 +269,19 @@ fn keepalived_sync_group_starts_fault_if_a_member_is_down() {
     feed(&mut group, SEC, 0, Input::InterfaceUp);
     assert_eq!(states(&group), vec![State::Backup, State::Backup]);
 }
+
+/// keepalived `set_vrrp_backup` in a sync group: every MASTER member releases with a
+/// priority-0 advert and the group is BACKUP.
+#[test]
+fn keepalived_sync_group_vip_deleted_releases_all_members() {
+    let mut group = both_master(&[150, 100]);
+    let actions = feed(&mut group, 5 * SEC, 0, Input::VirtualAddressDeleted);
+    assert_eq!(states(&group), vec![State::Backup, State::Backup]);
+    assert_eq!(group.state(), State::Backup);
+    for index in 0..2 {
+        let zero = actions.iter().any(|a| {
+            matches!(a, GroupAction::Member { index: i, action: Action::SendAdvert(adv) } if *i == index && adv.priority == 0)
+        });
+        assert!(zero, "member {index}: {actions:?}");
+    }
+}

@@ -97,6 +97,9 @@ pub enum SyncEvent {
     OwnFaultRaised,
     /// The member's own fault causes are all gone; it waits in FAULT for the group.
     OwnFaultCleared,
+    /// One of its virtual addresses/routes/rules was deleted from outside; it released
+    /// everything and went BACKUP (keepalived `set_vrrp_backup`).
+    AddressDeleted,
     /// As MASTER it answered a lower-priority advert; the other members send their
     /// lower-priority GARPs too (keepalived `vrrp_state_master_rx`).
     LowerPriorityGarp,

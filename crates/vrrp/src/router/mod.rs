@@ -222,6 +222,10 @@ pub enum Input {
     InterfaceDown,
     /// The instance's interface came back.
     InterfaceUp,
+    /// A VIP, eVIP, virtual route or rule (not `no_track`) was deleted from outside while
+    /// MASTER (keepalived `set_vrrp_backup`): release everything with a priority-0 advert,
+    /// go BACKUP, and come back after only Skew_Time unless someone else takes over.
+    VirtualAddressDeleted,
     /// Graceful shutdown (SIGTERM).
     Stop,
 }
@@ -260,6 +264,8 @@ pub struct Router {
     master_priority: u8,
     vips_set: bool,
     notifies_sent: bool,
+    /// State of the previous incarnation, set by [`Router::restore_from`].
+    reloaded_state: Option<State>,
     tracker_status: Vec<TrackerStatus>,
     interface_up: bool,
     /// Own fault causes (weight-0 trackers down, interface down).
@@ -295,6 +301,7 @@ impl Router {
             master_priority: 0,
             vips_set: false,
             notifies_sent: false,
+            reloaded_state: None,
             tracker_status,
             interface_up: config.interface_up,
             own_faults: 0,
@@ -334,6 +341,14 @@ impl Router {
             Input::InterfaceUp => {
                 self.interface_up = true;
                 self.tracking_changed(now);
+            }
+            Input::VirtualAddressDeleted => {
+                if self.state == State::Master {
+                    self.forced(|r| r.set_backup(now));
+                    if self.sync.is_some() {
+                        self.push(Action::Sync(SyncEvent::AddressDeleted));
+                    }
+                }
             }
             Input::Stop => self.stop(),
         }
@@ -487,18 +502,30 @@ impl Router {
         if self.own_faults > 0 {
             self.want = State::Fault;
         }
+        // After a reload the instance carries its previous state (keepalived
+        // `vrrp_init_state` compares against it before logging and notifying).
+        let begin = self.reloaded_state.take().unwrap_or(State::Init);
+        let reload_master = begin == State::Master;
         let new_state = self.sync.map_or(self.want, |link| link.group_state);
         let is_up = self.own_faults == 0;
         if is_up
             && new_state == State::Master
-            && self.base_priority == PRIORITY_OWNER
+            && (self.base_priority == PRIORITY_OWNER || reload_master)
             && self.want == State::Master
         {
-            // keepalived: the only fast path. An owner that wants MASTER "times out" of
-            // BACKUP after 1 µs, silently (no "Entering BACKUP STATE" line, no notify).
-            self.state = State::Backup;
-            self.down_timer_us = 1;
-            self.rearm(now);
+            if reload_master {
+                // keepalived `reload_master`: still MASTER, advertise at once; the VIPs
+                // were kept (and any new ones added by `restore_from`).
+                self.state = State::Master;
+                self.sands = Some(now);
+            } else {
+                // keepalived: the only fast path at first start. An owner that wants
+                // MASTER "times out" of BACKUP after 1 µs, silently (no "Entering BACKUP
+                // STATE" line, no notify).
+                self.state = State::Backup;
+                self.down_timer_us = 1;
+                self.rearm(now);
+            }
             return;
         }
         self.down_timer_us = if new_state == State::Backup && self.want == State::Master {
@@ -510,20 +537,45 @@ impl Router {
             // Everyone else, `state MASTER` included, waits the full Master_Down_Interval.
             self.master_down_us()
         };
+        // keepalived: anything a previous run (or a reloaded MASTER) left goes.
+        self.restore_interface(false);
         self.state = if is_up && new_state != State::Fault {
             State::Backup
         } else {
             State::Fault
         };
-        self.push(Action::StateChanged {
-            from: State::Init,
-            to: self.state,
-        });
-        // keepalived: a member in FAULT only because of its group does not notify.
-        if self.state != State::Fault || self.own_faults > 0 {
-            self.notify();
+        if begin != self.state {
+            self.push(Action::StateChanged {
+                from: begin,
+                to: self.state,
+            });
+            // keepalived: a member in FAULT only because of its group does not notify.
+            if self.state != State::Fault || self.own_faults > 0 {
+                self.notify();
+            }
         }
         self.rearm(now);
+    }
+
+    /// keepalived `restore_vrrp_state` (SIGHUP reload): carry the previous incarnation's
+    /// state, counters and installed VIPs into this freshly configured router, before
+    /// [`Input::Start`]. A reloaded MASTER stays MASTER without a down-timer wait; a
+    /// reloaded BACKUP does not log or notify again. Emits [`Action::AddVips`] when the
+    /// VIPs were installed, so that addresses new in the configuration are added.
+    pub fn restore_from(&mut self, previous: &Router) {
+        if self.state != State::Init {
+            return;
+        }
+        self.stats = previous.stats;
+        // keepalived works out FAULT afresh; it does not carry it.
+        if self.own_faults == 0 && matches!(previous.state, State::Master | State::Backup) {
+            self.reloaded_state = Some(previous.state);
+            self.want = previous.state;
+        }
+        self.vips_set = previous.vips_set;
+        if self.vips_set {
+            self.push(Action::AddVips);
+        }
     }
 
     /// keepalived `restore_vrrp_interfaces` + the STOP notification.
@@ -1045,6 +1097,19 @@ impl Router {
         if let Some(link) = &mut self.sync {
             link.forced = false;
         }
+    }
+
+    /// keepalived `set_vrrp_backup` (also applied by the group to its other MASTERs).
+    fn set_backup(&mut self, now: Timestamp) {
+        self.want = State::Backup;
+        self.leave_master(now, true);
+        // "We want a quick transition back to master".
+        self.down_timer_us = self.skew_us();
+        self.rearm(now);
+    }
+
+    fn group_address_deleted(&mut self, now: Timestamp) {
+        self.forced(|r| r.set_backup(now));
     }
 
     /// keepalived `vrrp_sync_master` for one member.

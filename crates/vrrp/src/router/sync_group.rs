@@ -184,6 +184,19 @@ impl SyncGroup {
                     self.sync_backup(now, index);
                 }
             }
+            SyncEvent::AddressDeleted => {
+                // keepalived `set_vrrp_backup`: every other MASTER member releases too and
+                // the group is BACKUP, without group notifications.
+                for (other, member) in self.members.iter_mut().enumerate() {
+                    if other != index && member.state() == State::Master {
+                        member.group_address_deleted(now);
+                    }
+                }
+                self.state = State::Backup;
+                for member in &mut self.members {
+                    member.set_group_state(State::Backup);
+                }
+            }
             SyncEvent::LowerPriorityGarp => {
                 for (other, member) in self.members.iter_mut().enumerate() {
                     if other != index && member.state() == State::Master {
