@@ -118,7 +118,7 @@ pub enum Action {
     /// Remove rules, routes, addresses and accept-mode entries (keepalived
     /// `vrrp_restore_interface`).
     RemoveVips,
-    /// Log "(NAME) Entering <to> STATE" (`from == Init` is the "(init)" variant).
+    /// Log "(NAME) Entering `to` STATE" (`from == Init` is the "(init)" variant).
     StateChanged { from: State, to: State },
     /// Run the notify scripts / FIFO / DBus for this state with this priority.
     Notify { state: State, priority: u8 },

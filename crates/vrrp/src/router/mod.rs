@@ -24,14 +24,25 @@
 //!   [`Input::Advert`] (an advert that passed the packet checks, for this VRID),
 //!   [`Input::Tracker`] (a tracked script/file/process/interface changed),
 //!   [`Input::InterfaceDown`]/[`Input::InterfaceUp`] (the instance's own interface),
+//!   [`Input::VirtualAddressDeleted`] (netlink saw a tracked VIP/route/rule vanish),
 //!   [`Input::Stop`] (graceful shutdown: priority-0 advert, then remove the VIPs).
-//! - [`Router::handle_timeout`]`(now)` must be called when `now ≥ `[`Router::next_deadline`].
-//!   Calling it early is harmless.
+//!   `Err(`[`InputError`]`)` only for driver mistakes (wrong VRID, unknown tracker).
+//! - [`Router::handle_timeout`]`(now)` must be called when `now ≥ `[`Router::next_deadline`]
+//!   (and before feeding an input stamped later than the deadline, so events are seen in
+//!   time order). Calling it early is harmless.
 //! - After every call, drain [`Router::poll_action`] until `None` and perform the
-//!   [`Action`]s in order (send adverts, GARPs, add/remove VIPs, notify, log).
+//!   [`Action`]s in order: [`Action::SendAdvert`] (a ready [`Advert`] for the codec),
+//!   [`Action::SendGratuitous`], [`Action::AddVips`]/[`Action::RemoveVips`] (addresses,
+//!   eVIPs, routes, rules, accept-mode firewall), [`Action::StateChanged`] (the "(VI_1)
+//!   Entering MASTER STATE" line), [`Action::Notify`], [`Action::NotifyMasterRxLowerPriority`],
+//!   [`Action::NotifyPriorityChange`], [`Action::Log`].
 //! - `now` is a [`Timestamp`]: microseconds on any monotonic clock the driver chooses.
+//! - Counters (`become_master`, `release_master`, `pri_zero_sent`, ...) are in
+//!   [`Router::stats`]; timers in [`Router::master_down_interval`], [`Router::skew_time`].
+//! - SIGHUP reload: build the new router from the new config, call
+//!   [`Router::restore_from`]`(&old)`, then [`Input::Start`].
 //! - Instances in a `vrrp_sync_group` are driven through a [`SyncGroup`] instead, which has
-//!   the same four calls plus a member index.
+//!   the same calls plus a member index and yields [`GroupAction`]s.
 //!
 //! Deliberate keepalived behaviours (not plain RFC 5798), each cited at its code:
 //! startup always goes through BACKUP (only an owner that wants MASTER skips the wait);

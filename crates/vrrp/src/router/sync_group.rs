@@ -14,7 +14,7 @@ use super::{Action, Input, InputError, PRIORITY_OWNER, Router, State, SyncEvent,
 pub enum GroupAction {
     /// An action of member `index` (see [`Action`]).
     Member { index: usize, action: Action },
-    /// "VRRP_Group(NAME) Syncing instances to <to> state".
+    /// "VRRP_Group(NAME) Syncing instances to `to` state".
     GroupStateChanged { from: State, to: State },
     /// Group notify scripts (`notify_master` … of the group; `notify` gets `GROUP NAME
     /// STATE 0`).
