@@ -6,10 +6,16 @@
 #[allow(unsafe_code)]
 mod sys;
 
+pub mod addr;
 pub mod bpf;
 pub mod garp;
+pub mod link;
+pub mod monitor;
+pub mod netlink;
 pub mod sysctl;
 pub mod vrrp_socket;
+
+pub use netlink::{Change, Netlink, NetlinkError};
 
 use std::fmt;
 

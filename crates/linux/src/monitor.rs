@@ -1,0 +1,250 @@
+//! Kernel notifications of link and address changes (rtnetlink multicast
+//! groups RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR), as typed
+//! events.
+//!
+//! keepalived: `kernel_netlink_init()` / `netlink_if_link_filter()` /
+//! `netlink_if_address_filter()` in `keepalived_netlink.c`. As there, a
+//! link is "up" when it is both IFF_UP and IFF_RUNNING.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+
+use futures::StreamExt;
+use futures::channel::mpsc::UnboundedReceiver;
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::link::LinkFlags;
+use rtnetlink::MulticastGroup;
+
+use crate::addr::InterfaceAddress;
+use crate::link::LinkInfo;
+use crate::netlink::NetlinkError;
+
+/// One change the kernel reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The link became UP and RUNNING (or was first seen so).
+    LinkUp {
+        /// Interface index.
+        ifindex: u32,
+        /// Interface name.
+        name: String,
+    },
+    /// The link stopped being UP and RUNNING (or was first seen so).
+    LinkDown {
+        /// Interface index.
+        ifindex: u32,
+        /// Interface name.
+        name: String,
+    },
+    /// The link was deleted.
+    LinkDeleted {
+        /// Interface index.
+        ifindex: u32,
+        /// Interface name.
+        name: String,
+    },
+    /// An address appeared.
+    AddrAdded {
+        /// Interface index.
+        ifindex: u32,
+        /// The address.
+        addr: IpAddr,
+        /// Its prefix length.
+        prefix: u8,
+    },
+    /// An address went away.
+    AddrRemoved {
+        /// Interface index.
+        ifindex: u32,
+        /// The address.
+        addr: IpAddr,
+        /// Its prefix length.
+        prefix: u8,
+    },
+}
+
+/// Turns notifications into [`Event`]s, remembering each link's last state
+/// so that the many RTM_NEWLINK messages that change nothing we care about
+/// (statistics, MTU, carrier counters…) produce no event.
+#[derive(Debug, Default)]
+pub struct EventDecoder {
+    link_up: HashMap<u32, bool>,
+}
+
+impl EventDecoder {
+    /// A decoder that knows no link yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Seeds the state of a link (from a dump taken before subscribing), so
+    /// that its first notification only yields an event if it changed.
+    pub fn seed(&mut self, link: &LinkInfo) {
+        self.link_up
+            .insert(link.index, link.is_up() && link.is_running());
+    }
+
+    /// The event carried by `message`, if any.
+    pub fn decode(&mut self, message: &RouteNetlinkMessage) -> Option<Event> {
+        match message {
+            RouteNetlinkMessage::NewLink(m) => {
+                let info = LinkInfo::from_message(m)?;
+                let up = m.header.flags.contains(LinkFlags::Up | LinkFlags::Running);
+                if self.link_up.insert(info.index, up) == Some(up) {
+                    return None;
+                }
+                let (ifindex, name) = (info.index, info.name);
+                Some(if up {
+                    Event::LinkUp { ifindex, name }
+                } else {
+                    Event::LinkDown { ifindex, name }
+                })
+            }
+            RouteNetlinkMessage::DelLink(m) => {
+                let info = LinkInfo::from_message(m)?;
+                self.link_up.remove(&info.index);
+                Some(Event::LinkDeleted {
+                    ifindex: info.index,
+                    name: info.name,
+                })
+            }
+            RouteNetlinkMessage::NewAddress(m) => {
+                let a = InterfaceAddress::from_message(m)?;
+                Some(Event::AddrAdded {
+                    ifindex: a.ifindex,
+                    addr: a.address,
+                    prefix: a.prefix_len,
+                })
+            }
+            RouteNetlinkMessage::DelAddress(m) => {
+                let a = InterfaceAddress::from_message(m)?;
+                Some(Event::AddrRemoved {
+                    ifindex: a.ifindex,
+                    addr: a.address,
+                    prefix: a.prefix_len,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+type Notifications =
+    UnboundedReceiver<(NetlinkMessage<RouteNetlinkMessage>, netlink_sys::SocketAddr)>;
+
+/// A subscription to link and address notifications.
+#[derive(Debug)]
+pub struct Monitor {
+    notifications: Notifications,
+    decoder: EventDecoder,
+    pending: VecDeque<Event>,
+}
+
+impl Monitor {
+    /// Subscribes in the calling thread's network namespace and spawns the
+    /// connection task on the current tokio runtime.
+    pub fn new() -> Result<Self, NetlinkError> {
+        let groups = [
+            MulticastGroup::Link,
+            MulticastGroup::Ipv4Ifaddr,
+            MulticastGroup::Ipv6Ifaddr,
+        ];
+        let (connection, _handle, notifications) =
+            rtnetlink::new_multicast_connection(&groups).map_err(NetlinkError::Open)?;
+        tokio::spawn(connection);
+        Ok(Self {
+            notifications,
+            decoder: EventDecoder::new(),
+            pending: VecDeque::new(),
+        })
+    }
+
+    /// The decoder, e.g. to [`EventDecoder::seed`] it with a link dump.
+    pub fn decoder_mut(&mut self) -> &mut EventDecoder {
+        &mut self.decoder
+    }
+
+    /// The next event; `None` when the connection has closed.
+    pub async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
+            }
+            let (message, _from) = self.notifications.next().await?;
+            if let NetlinkPayload::InnerMessage(inner) = message.payload
+                && let Some(event) = self.decoder.decode(&inner)
+            {
+                self.pending.push_back(event);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+    use netlink_packet_route::link::{LinkAttribute, LinkMessage};
+
+    fn link(index: u32, flags: LinkFlags) -> RouteNetlinkMessage {
+        let mut m = LinkMessage::default();
+        m.header.index = index;
+        m.header.flags = flags;
+        m.attributes
+            .push(LinkAttribute::IfName(format!("if{index}")));
+        RouteNetlinkMessage::NewLink(m)
+    }
+
+    #[test]
+    fn link_events_only_on_transitions() {
+        let mut d = EventDecoder::new();
+        let running = LinkFlags::Up | LinkFlags::Running;
+        assert_eq!(
+            d.decode(&link(3, running)),
+            Some(Event::LinkUp {
+                ifindex: 3,
+                name: "if3".into()
+            })
+        );
+        assert_eq!(d.decode(&link(3, running)), None);
+        // UP without RUNNING (no carrier) is down for keepalived.
+        assert_eq!(
+            d.decode(&link(3, LinkFlags::Up)),
+            Some(Event::LinkDown {
+                ifindex: 3,
+                name: "if3".into()
+            })
+        );
+        assert_eq!(d.decode(&link(3, LinkFlags::empty())), None);
+    }
+
+    #[test]
+    fn address_events() {
+        let mut d = EventDecoder::new();
+        let mut m = AddressMessage::default();
+        m.header.index = 4;
+        m.header.prefix_len = 24;
+        m.attributes.push(AddressAttribute::Local(
+            "192.0.2.1".parse().expect("literal"),
+        ));
+        let added = d.decode(&RouteNetlinkMessage::NewAddress(m.clone()));
+        assert_eq!(
+            added,
+            Some(Event::AddrAdded {
+                ifindex: 4,
+                addr: "192.0.2.1".parse().expect("literal"),
+                prefix: 24
+            })
+        );
+        let removed = d.decode(&RouteNetlinkMessage::DelAddress(m));
+        assert_eq!(
+            removed,
+            Some(Event::AddrRemoved {
+                ifindex: 4,
+                addr: "192.0.2.1".parse().expect("literal"),
+                prefix: 24
+            })
+        );
+    }
+}
