@@ -23,6 +23,30 @@ pub struct LvsConfig {
     /// Whether any `virtual_server` keyword was seen (keepalived's
     /// `have_checker_config`: decides whether the checker process is started).
     pub have_checker_config: bool,
+    /// Parse-time facts that need the host to judge (users), settled by validation.
+    pub(crate) pending: PendingChecks,
+}
+
+/// What keepalived decides while parsing with host lookups (script users), which we
+/// can only decide at validation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct PendingChecks {
+    /// A second notify/quorum script for a slot: an error ("already specified") only
+    /// when the first one could be created (its user resolved); otherwise it takes
+    /// the slot. `(virtual server index, real server index, slot, script)`.
+    pub(crate) duplicate_scripts: Vec<(usize, Option<usize>, ScriptSlot, Script)>,
+    /// MISC_CHECK blocks with `user` but no `misc_path`: keepalived reports the user
+    /// when it cannot be set, else the missing path. `(user, group, user line, block end)`.
+    pub(crate) pathless_misc: Vec<(String, Option<String>, Span, Option<Span>)>,
+}
+
+/// Which notify/quorum script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ScriptSlot {
+    QuorumUp,
+    QuorumDown,
+    NotifyUp,
+    NotifyDown,
 }
 
 /// `SSL { password, ca, certificate, key }`.

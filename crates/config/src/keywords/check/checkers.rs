@@ -849,10 +849,22 @@ fn misc_close(ctx: &mut Ctx<'_>) -> HandlerResult {
         return Ok(());
     }
     let Some(mut script) = ctx.state.check.misc_script.take() else {
-        ctx.report(
-            Level::GeneralError,
-            "no script path has been specified for MISC_CHECK - skipping",
-        );
+        match ctx.state.check.misc_user.take() {
+            // keepalived resolves `user` at its line and, when that fails, drops the
+            // checker there; which error applies is decided at validation.
+            Some((user, group, span)) => {
+                let end = ctx.current_span();
+                ctx.cfg
+                    .lvs
+                    .pending
+                    .pathless_misc
+                    .push((user, group, span, end));
+            }
+            None => ctx.report(
+                Level::GeneralError,
+                "no script path has been specified for MISC_CHECK - skipping",
+            ),
+        }
         drop_current(ctx);
         return Ok(());
     };

@@ -20,7 +20,7 @@ use crate::Validation;
 use crate::diag::Level;
 use crate::model::lvs::{
     CheckerKind, DEFAULT_PERSISTENCE_TIMEOUT, DEFAULT_SCHEDULER, Family, Forwarding,
-    ForwardingMethod, Protocol, VirtualServer, VsAddress,
+    ForwardingMethod, Protocol, ScriptSlot, VirtualServer, VsAddress,
 };
 use crate::script::{self, Script};
 
@@ -53,15 +53,54 @@ pub fn validate(v: &mut Validation<'_>) {
 /// default script user is taken) and the notify/quorum scripts' users (keepalived
 /// silently drops a notify script whose user cannot be set).
 fn resolve_script_users(v: &mut Validation<'_>) {
-    let mut servers = std::mem::take(&mut v.cfg.lvs.virtual_servers);
-    for vs in &mut servers {
-        for slot in [&mut vs.quorum_up, &mut vs.quorum_down] {
-            drop_script_without_user(v, slot);
+    let pending = std::mem::take(&mut v.cfg.lvs.pending);
+    for (user, group, user_span, end_span) in pending.pathless_misc {
+        match script::lookup_user_group(v.system, &user, group.as_deref()) {
+            Err(_) => v.diags.report(
+                Level::GeneralError,
+                Some(user_span),
+                "failed to set uid/gid for misc checker script - removing it",
+            ),
+            Ok(_) => v.diags.report(
+                Level::GeneralError,
+                end_span,
+                "no script path has been specified for MISC_CHECK - skipping",
+            ),
         }
-        for rs in &mut vs.real_servers {
-            for slot in [&mut rs.notify_up, &mut rs.notify_down] {
-                drop_script_without_user(v, slot);
+    }
+    let mut servers = std::mem::take(&mut v.cfg.lvs.virtual_servers);
+    // keepalived creates a notify script only when its user can be set, and a second
+    // one for the same slot is an error only when the first was created.
+    let mut duplicates: Vec<Option<Duplicate>> =
+        pending.duplicate_scripts.into_iter().map(Some).collect();
+    for (vs_index, vs) in servers.iter_mut().enumerate() {
+        for (which, slot) in [
+            (ScriptSlot::QuorumUp, &mut vs.quorum_up),
+            (ScriptSlot::QuorumDown, &mut vs.quorum_down),
+        ] {
+            settle_slot(
+                v,
+                slot,
+                |d| d.0 == vs_index && d.1.is_none() && d.2 == which,
+                &mut duplicates,
+            );
+        }
+        for (rs_index, rs) in vs.real_servers.iter_mut().enumerate() {
+            for (which, slot) in [
+                (ScriptSlot::NotifyUp, &mut rs.notify_up),
+                (ScriptSlot::NotifyDown, &mut rs.notify_down),
+            ] {
+                settle_slot(
+                    v,
+                    slot,
+                    |d| d.0 == vs_index && d.1 == Some(rs_index) && d.2 == which,
+                    &mut duplicates,
+                );
             }
+        }
+    }
+    for vs in &mut servers {
+        for rs in &mut vs.real_servers {
             let mut kept = Vec::with_capacity(rs.checkers.len());
             for mut checker in std::mem::take(&mut rs.checkers) {
                 if let CheckerKind::Misc { script, .. } = &mut checker.kind
@@ -88,6 +127,40 @@ fn resolve_script_users(v: &mut Validation<'_>) {
         }
     }
     v.cfg.lvs.virtual_servers = servers;
+}
+
+type Duplicate = (usize, Option<usize>, ScriptSlot, Script);
+
+/// Settles one notify/quorum slot: the first script whose user can be set takes it;
+/// later ones after that are "already specified" errors at their lines.
+fn settle_slot(
+    v: &mut Validation<'_>,
+    slot: &mut Option<Script>,
+    matches: impl Fn(&Duplicate) -> bool,
+    duplicates: &mut [Option<Duplicate>],
+) {
+    drop_script_without_user(v, slot);
+    // In parse order.
+    for entry in duplicates.iter_mut() {
+        let Some(d) = entry.take_if(|d| matches(d)) else {
+            continue;
+        };
+        let mut script = d.3;
+        if slot.is_some() {
+            v.diags.report(
+                Level::GeneralError,
+                Some(script.span),
+                format!(
+                    "script already specified for this slot - ignoring {}",
+                    script.command_string()
+                ),
+            );
+            continue;
+        }
+        if script::resolve_script_user(v, &mut script).is_ok() {
+            *slot = Some(script);
+        }
+    }
 }
 
 fn drop_script_without_user(v: &mut Validation<'_>, slot: &mut Option<Script>) {

@@ -8,7 +8,7 @@ use super::checkers;
 use crate::diag::Level;
 use crate::model::lvs::{
     DEFAULT_PERSISTENCE_TIMEOUT, Family, Forwarding, ForwardingMethod, Granularity, Protocol,
-    RealServer, SorryServer, SslConfig, TunnelChecksum, TunnelType, VirtualServer,
+    RealServer, ScriptSlot, SorryServer, SslConfig, TunnelChecksum, TunnelType, VirtualServer,
     VirtualServerGroup, VsAddress, VsgFwmark, VsgRange, WEIGHT_LIMIT,
 };
 use crate::parser::{Ctx, HandlerResult, Keyword};
@@ -1048,31 +1048,32 @@ fn omega(ctx: &mut Ctx<'_>, _line: &Line) -> HandlerResult {
 }
 
 fn quorum_script(ctx: &mut Ctx<'_>, line: &Line, up: bool) -> HandlerResult {
-    let already = last_vs(ctx).is_some_and(|vs| {
-        if up {
-            vs.quorum_up.is_some()
-        } else {
-            vs.quorum_down.is_some()
-        }
-    });
-    let keyword = if up { "quorum_up" } else { "quorum_down" };
-    if already {
-        let word = line.word(1).unwrap_or("");
-        ctx.report(
-            Level::GeneralError,
-            format!("{keyword} script already specified - ignoring '{word}'"),
-        );
-        return Ok(());
-    }
     let Some(script) = script::parse_script(ctx, line, 1)? else {
         return Ok(());
     };
-    if let Some(vs) = last_vs(ctx) {
-        if up {
-            vs.quorum_up = Some(script);
+    let vs_index = ctx.cfg.lvs.virtual_servers.len().checked_sub(1);
+    let Some(vs) = last_vs(ctx) else {
+        return Ok(());
+    };
+    let slot = if up {
+        &mut vs.quorum_up
+    } else {
+        &mut vs.quorum_down
+    };
+    if slot.is_none() {
+        *slot = Some(script);
+    } else if let Some(index) = vs_index {
+        // keepalived: an error only if the first script could be created (validation).
+        let which = if up {
+            ScriptSlot::QuorumUp
         } else {
-            vs.quorum_down = Some(script);
-        }
+            ScriptSlot::QuorumDown
+        };
+        ctx.cfg
+            .lvs
+            .pending
+            .duplicate_scripts
+            .push((index, None, which, script));
     }
     Ok(())
 }
@@ -1231,6 +1232,13 @@ fn rs_end_handler(ctx: &mut Ctx<'_>) -> HandlerResult {
         None => vs.family = Some(family),
         Some(f) if f != family => {
             vs.real_servers.pop();
+            let rs_index = vs.real_servers.len();
+            let vs_index = ctx.cfg.lvs.virtual_servers.len().saturating_sub(1);
+            ctx.cfg
+                .lvs
+                .pending
+                .duplicate_scripts
+                .retain(|(v, r, _, _)| !(*v == vs_index && *r == Some(rs_index)));
             ctx.report(
                 Level::GeneralError,
                 format!("address family of virtual server and real server {addr} don't match - skipping the real server"),
@@ -1303,31 +1311,36 @@ fn rs_inhibit(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
 }
 
 fn notify_script(ctx: &mut Ctx<'_>, line: &Line, up: bool) -> HandlerResult {
-    let already = last_rs(ctx).is_some_and(|rs| {
-        if up {
-            rs.notify_up.is_some()
-        } else {
-            rs.notify_down.is_some()
-        }
-    });
-    if already {
-        let keyword = if up { "notify_up" } else { "notify_down" };
-        let word = line.word(1).unwrap_or("");
-        ctx.report(
-            Level::GeneralError,
-            format!("{keyword} script already specified - ignoring '{word}'"),
-        );
-        return Ok(());
-    }
     let Some(script) = script::parse_script(ctx, line, 1)? else {
         return Ok(());
     };
-    if let Some(rs) = last_rs(ctx) {
-        if up {
-            rs.notify_up = Some(script);
+    let vs_index = ctx.cfg.lvs.virtual_servers.len().checked_sub(1);
+    let Some(vs) = last_vs(ctx) else {
+        return Ok(());
+    };
+    let rs_index = vs.real_servers.len().checked_sub(1);
+    let Some(rs) = vs.real_servers.last_mut() else {
+        return Ok(());
+    };
+    let slot = if up {
+        &mut rs.notify_up
+    } else {
+        &mut rs.notify_down
+    };
+    if slot.is_none() {
+        *slot = Some(script);
+    } else if let Some(index) = vs_index {
+        // keepalived: an error only if the first script could be created (validation).
+        let which = if up {
+            ScriptSlot::NotifyUp
         } else {
-            rs.notify_down = Some(script);
-        }
+            ScriptSlot::NotifyDown
+        };
+        ctx.cfg
+            .lvs
+            .pending
+            .duplicate_scripts
+            .push((index, rs_index, which, script));
     }
     Ok(())
 }
