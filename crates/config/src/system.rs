@@ -44,6 +44,11 @@ pub trait System {
         };
         (first_id("Uid:"), first_id("Gid:"))
     }
+    /// Whether the named network namespace can be entered (keepalived opens
+    /// `/run/netns/NAME` for `net_namespace`).
+    fn net_namespace_exists(&self, name: &str) -> bool {
+        Path::new(&format!("/run/netns/{name}")).exists()
+    }
 }
 
 /// The real host.

@@ -680,3 +680,17 @@ fn notify_fifo_with_unknown_owner_is_dropped() {
         Some("/tmp/v.fifo")
     );
 }
+
+#[test]
+fn missing_net_namespace_stops_keepalived() {
+    let loaded = load("net_namespace ka-test-no-such-namespace\n");
+    assert_eq!(
+        config::keywords::global::unenterable_net_namespace(&loaded.config, &host()),
+        Some("ka-test-no-such-namespace".to_string())
+    );
+    let loaded = load("");
+    assert_eq!(
+        config::keywords::global::unenterable_net_namespace(&loaded.config, &host()),
+        None
+    );
+}

@@ -2164,6 +2164,22 @@ pub fn validate(v: &mut Validation<'_>) {
     share_global_fifo(v);
 }
 
+/// For the integrator: `keepalived -t` enters `net_namespace` right after its global_defs
+/// pass (core/main.c `set_namespaces()`); when the namespace cannot be opened it stops
+/// there and exits with 0: no validation, no checker/VRRP/BFD pass, no script checks;
+/// only what the global_defs pass reported was printed. Returns the namespace's name in
+/// that case.
+pub fn unenterable_net_namespace(
+    cfg: &crate::Config,
+    system: &dyn crate::System,
+) -> Option<String> {
+    cfg.global
+        .net_namespace
+        .as_ref()
+        .filter(|name| !system.net_namespace_exists(name))
+        .cloned()
+}
+
 /// For the integrator, when parsing was aborted (missing parameter): keepalived reads
 /// global_defs in a pass of its own before anything else, so the errors it reports
 /// while parsing global_defs (script users, startup/shutdown scripts) are still
