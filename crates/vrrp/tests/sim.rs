@@ -657,7 +657,8 @@ fn sim_lab_graceful_stop_takes_skew_time() {
     assert_eq!(takeover.map(|t| t.at), Some(10_000_000 + 609_375));
 }
 
-/// VRRPv3 at 0.1 s (lab): crash failover within 0.3609375 s of the last advert.
+/// VRRPv3 at 0.1 s (lab): MASTER after 0.341406 s at startup; crash failover within
+/// 0.3609375 s of the last advert.
 #[test]
 fn sim_lab_v3_centisecond_failover() {
     let mut sim = Sim::new(configs(&[150, 100], Version::V3, 10), 3, 0);
@@ -665,6 +666,13 @@ fn sim_lab_v3_centisecond_failover() {
     sim.start(1);
     sim.run_until(2_000_000);
     sim.assert_converged("startup");
+    // Startup (lab: first VIP after 0.425 s incl. daemon start): 0.3 + 106 × 0.1/256 s.
+    let first = sim
+        .transitions
+        .iter()
+        .find(|t| t.to == State::Master)
+        .copied();
+    assert_eq!(first.map(|t| (t.at, t.node)), Some((341_406, 0)));
     let crash_at = 2_000_000;
     sim.schedule(crash_at, Event::Crash(0));
     let before = sim.transitions.len();
