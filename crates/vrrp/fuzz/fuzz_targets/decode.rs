@@ -34,7 +34,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let expect = InstanceExpectations {
         vrid: bytes.get(21).copied().unwrap_or(51),
-        version: if flags & 1 == 0 { Version::V2 } else { Version::V3 },
+        version: if flags & 1 == 0 {
+            Version::V2
+        } else {
+            Version::V3
+        },
         auth,
         interval_cs: 100,
         unicast: flags & 2 != 0,

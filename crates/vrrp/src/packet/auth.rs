@@ -122,6 +122,12 @@ impl AhSequence {
         self.cycle = false;
     }
 
+    /// The same, right after [`super::validate()`] accepted that advert: the counter
+    /// then already holds the sender's sequence number.
+    pub fn sync_after_accepted_lower_priority(&mut self) {
+        self.sync_to_lower_priority(self.seq_number);
+    }
+
     /// Becoming master after the counter cycled restarts it from 0
     /// (keepalived `vrrp_state_become_master()`).
     pub fn on_become_master(&mut self) {
@@ -168,6 +174,24 @@ mod tests {
         assert!(seq.cycle);
         seq.on_become_master();
         assert_eq!(seq, AhSequence::default());
+    }
+
+    #[test]
+    fn master_syncs_past_a_lower_priority_sender() {
+        let mut seq = AhSequence {
+            seq_number: 3,
+            cycle: true,
+        };
+        assert!(seq.accept_rx(40));
+        seq.sync_after_accepted_lower_priority();
+        assert_eq!(
+            seq,
+            AhSequence {
+                seq_number: 41,
+                cycle: false
+            }
+        );
+        assert_eq!(seq.next_tx(), 42);
     }
 
     #[test]
