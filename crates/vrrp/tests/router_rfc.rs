@@ -864,3 +864,59 @@ fn keepalived_vip_deleted_externally_goes_backup_briefly() {
     router.handle_timeout(t(now + 609_375));
     assert_eq!(router.state(), State::Master);
 }
+
+// ----- more timer interplay ---------------------------------------------------------------
+
+/// RFC 5798 §6.4.3 (v3): a MASTER yielding to a higher priority adopts the new master's
+/// interval for its down timer.
+#[test]
+fn rfc5798_6_4_3_v3_master_yielding_adopts_interval() {
+    let (mut router, took_over) = master(config_v3(100, 100));
+    let mut advert = advert_from(&router, 200, 12);
+    advert.interval_cs = 50;
+    let now = took_over + 10;
+    feed(&mut router, now, Input::Advert(advert));
+    assert_eq!(router.state(), State::Backup);
+    // 3 × 0.5 s + 156 × 50 cs / 256 = 1.5 + 0.3046875 s.
+    assert_eq!(deadline(&router), Some(now + 1_804_687));
+}
+
+/// keepalived: a BACKUP whose tracked priority rises above the master's does not take
+/// over at once: it starts discarding the master's adverts and preempts when its (shifted)
+/// down timer runs out.
+#[test]
+fn keepalived_priority_rise_preempts_after_down_timer() {
+    let mut tracker_cfg = TrackerConfig::new(1, 60);
+    tracker_cfg.initial = TrackerStatus::Down;
+    let mut router = backup(tracked(90, vec![tracker_cfg]));
+    receive(&mut router, SEC, 100, 12);
+    // Master_Down for 90: 3 + 166/256 s = 3.6484375 s.
+    assert_eq!(deadline(&router), Some(SEC + 3_648_437));
+    tracker(&mut router, SEC + 500_000, 1, TrackerStatus::Up);
+    assert_eq!(router.effective_priority(), 150);
+    // Shifted by the skew change (166 − 106)/256 s = 0.234375 s.
+    assert_eq!(deadline(&router), Some(SEC + 3_414_062));
+    let actions = receive(&mut router, 2 * SEC, 100, 12);
+    assert!(matches!(
+        actions.as_slice(),
+        [Action::Log(LogEvent::DiscardedLowerPriority { .. })]
+    ));
+    router.handle_timeout(t(SEC + 3_414_062));
+    assert_eq!(router.state(), State::Master);
+}
+
+/// keepalived `vrrp_init_state`: a weight-0 tracker reported down before the start puts
+/// the instance in FAULT (init).
+#[test]
+fn keepalived_tracker_down_before_start_starts_in_fault() {
+    let mut router = new_router(tracked(100, vec![TrackerConfig::new(7, 0)]));
+    tracker(&mut router, 0, 7, TrackerStatus::Down);
+    let actions = feed(&mut router, 0, Input::Start);
+    assert_eq!(router.state(), State::Fault);
+    assert!(actions.contains(&Action::StateChanged {
+        from: State::Init,
+        to: State::Fault
+    }));
+    tracker(&mut router, SEC, 7, TrackerStatus::Up);
+    assert_eq!(router.state(), State::Backup);
+}
