@@ -28,6 +28,23 @@
 //!   instance (for tools, tests and the fuzzer).
 //!
 //! Nothing here panics on any input: all reads are `get()` and lengths are checked.
+//!
+//! # Where we differ from keepalived 2.2.7 (deliberately)
+//!
+//! - `advert_interval_err` counts VRRPv2 interval mismatches; keepalived declares the
+//!   counter but never increments it (the packet is dropped silently).
+//! - Failures keepalived only logs or never sees get their own counters
+//!   (`version_err`, `checksum_err`, `vrid_err`, `malformed_err`, `unicast_src_err`);
+//!   none of them appear in keepalived's stats/JSON output.
+//! - A packet that is not IPv4, has IHL < 5 or a protocol other than 112/51 is refused
+//!   as malformed; keepalived trusts its raw socket to deliver only 112/51.
+//! - IPv6: we verify the checksum when the destination is known (keepalived leaves it
+//!   to the kernel's `IPV6_CHECKSUM`, which drops bad packets before we would see them).
+//!   PASS or AH configured on an IPv6 instance fails authentication (keepalived reads
+//!   bytes outside the message there).
+//! - `v3_checksum_as_v2` is a later keepalived keyword, not in 2.2.7; 2.2.7's
+//!   `old_unicast_checksum` (with its auto-detection) is [`UnicastChecksumCompat`].
+//! - Not implemented: `auth_hmac` (keepalived ≥ 2.4).
 
 mod auth;
 mod checksum;
