@@ -31,7 +31,9 @@
 //! The integrator calls [`finish_script_security`] once, after every domain validated: it
 //! checks the global notify FIFO scripts and the startup/shutdown scripts, and reports the
 //! single "SECURITY VIOLATION" ([`Level::Security`], exit code 6) when scripts would run
-//! without `enable_script_security`.
+//! without `enable_script_security`. Afterwards `GlobalConfig::script_audit` tells what was
+//! found; `config_test_killed` means keepalived 2.2.7's `-t` would have died with SIGTERM
+//! (exit status 143) while checking a script run by a non-root user.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -111,6 +113,9 @@ pub struct ScriptVerdict {
     pub not_found: bool,
     /// The script's user could not be set, so keepalived never created it.
     pub no_user: bool,
+    /// The check ran as the script's uid/gid, different from keepalived's (see
+    /// `ScriptAudit::config_test_killed`).
+    pub switched_user: bool,
 }
 
 impl ScriptVerdict {
@@ -645,6 +650,8 @@ fn check_secure(
             }
         }
     }
+    // keepalived switches to the script's uid/gid around realpath() here.
+    verdict.switched_user = (uid, gid) != system.process_ids();
     let Some(canonical) = system.canonicalize(Path::new(&command)) else {
         verdict.not_found = true;
         return verdict;
@@ -730,6 +737,7 @@ pub fn check_script_security(
     let audit = &mut v.cfg.global.script_audit;
     audit.any_script |= verdict.is_script;
     audit.any_insecure |= verdict.insecure;
+    audit.config_test_killed |= verdict.switched_user;
     script.verdict = Some(verdict);
     verdict
 }

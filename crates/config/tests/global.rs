@@ -694,3 +694,16 @@ fn missing_net_namespace_stops_keepalived() {
         None
     );
 }
+
+#[test]
+fn checking_a_script_of_another_user_kills_keepalived_t() {
+    let text = "global_defs {\n startup_script /bin/true nobody\n}\n";
+    let loaded = load_finished(text, &host(), none_active());
+    assert!(loaded.config.global.script_audit.config_test_killed);
+    let text = "global_defs {\n startup_script /bin/true root\n}\n";
+    let loaded = load_finished(text, &host(), none_active());
+    assert_eq!(
+        loaded.config.global.script_audit.config_test_killed,
+        !running_as_root()
+    );
+}

@@ -570,4 +570,9 @@ pub struct ScriptAudit {
     pub any_insecure: bool,
     /// The SECURITY VIOLATION report was already made.
     pub reported: bool,
+    /// A script run by another uid/gid than keepalived's was checked. keepalived 2.2.7
+    /// then kills itself with SIGTERM while checking it in `-t` mode (its "parent died"
+    /// check after `realpath()` compares against a main pid that is unset), so
+    /// `keepalived -t` ends there with exit status 143 (128 + SIGTERM).
+    pub config_test_killed: bool,
 }
