@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use vrrp::advert::Version;
 use vrrp::packet::{
     Auth, Family, InstanceExpectations, Ipv4EncodeOptions, Ipv6EncodeOptions, RxError, RxMeta,
-    Stats, UnicastPeer, V3Checksum, VRRP_MCAST_GROUP4, WireState, decode_ipv4, decode_vrrp,
-    encode_ipv4, encode_vrrp_ipv6, validate,
+    Stats, UnicastChecksumCompat, UnicastPeer, V3Checksum, VRRP_MCAST_GROUP4, WireState,
+    decode_ipv4, decode_vrrp, encode_ipv4, encode_vrrp_ipv6, validate,
 };
 
 /// The frames of a `tcpdump -xx` text dump (Ethernet header included).
@@ -109,6 +109,23 @@ struct Case {
     unicast: bool,
     vips: Vec<IpAddr>,
     peers: Vec<UnicastPeer>,
+    /// How the sender computed a VRRPv3 checksum.
+    v3_checksum: V3Checksum,
+    /// The receiver's `old_unicast_checksum` setting.
+    compat: UnicastChecksumCompat,
+}
+
+impl Case {
+    fn new(auth: Auth, unicast: bool, vips: Vec<IpAddr>, peers: Vec<UnicastPeer>) -> Self {
+        Self {
+            auth,
+            unicast,
+            vips,
+            peers,
+            v3_checksum: V3Checksum::PseudoHeader,
+            compat: UnicastChecksumCompat::Rfc,
+        }
+    }
 }
 
 fn secret() -> [u8; 8] {
@@ -133,7 +150,10 @@ fn check_ipv4_capture(text: &str, case: &Case) -> (Vec<Vec<u8>>, WireState) {
     let frames = parse_tcpdump_hex(text);
     assert!(!frames.is_empty(), "no frames in capture");
     let mut stats = Stats::default();
-    let mut state = WireState::default();
+    let mut state = WireState {
+        unicast_checksum_compat: case.compat,
+        ..WireState::default()
+    };
     let mut packets = Vec::new();
     for frame in &frames {
         let Frame::Ipv4(packet) = strip_ethernet(frame) else {
@@ -156,7 +176,7 @@ fn check_ipv4_capture(text: &str, case: &Case) -> (Vec<Vec<u8>>, WireState) {
             unicast: case.unicast,
             ip_id: decoded.ip.id,
             ah_sequence: decoded.ah.map_or(0, |ah| ah.sequence),
-            v3_checksum: V3Checksum::PseudoHeader,
+            v3_checksum: case.v3_checksum,
         };
         let rebuilt = encode_ipv4(&advert, &options).expect("encodes");
         assert_eq!(hex(&rebuilt), hex(&packet), "re-encoded packet differs");
@@ -199,12 +219,7 @@ fn lab_vrrpv2_multicast_capture() {
     let Some(text) = shared_sample("tcpdump-vrrpv2-hex.txt") else {
         return;
     };
-    let case = Case {
-        auth: Auth::None,
-        unicast: false,
-        vips: vip4(),
-        peers: vec![],
-    };
+    let case = Case::new(Auth::None, false, vip4(), vec![]);
     check_ipv4_capture(&text, &case);
 }
 
@@ -213,12 +228,7 @@ fn lab_vrrpv3_multicast_capture() {
     let Some(text) = shared_sample("tcpdump-vrrpv3-hex.txt") else {
         return;
     };
-    let case = Case {
-        auth: Auth::None,
-        unicast: false,
-        vips: vip4(),
-        peers: vec![],
-    };
+    let case = Case::new(Auth::None, false, vip4(), vec![]);
     let (packets, _) = check_ipv4_capture(&text, &case);
     let decoded = decode_ipv4(&packets[0]).unwrap();
     assert_eq!(decoded.vrrp.header.version, 3);
@@ -227,12 +237,7 @@ fn lab_vrrpv3_multicast_capture() {
 
 #[test]
 fn pass_auth_capture() {
-    let case = Case {
-        auth: Auth::Pass(secret()),
-        unicast: false,
-        vips: vip4(),
-        peers: vec![],
-    };
+    let case = Case::new(Auth::Pass(secret()), false, vip4(), vec![]);
     let (packets, mut state) = check_ipv4_capture(&fixture("keepalived-v2-pass-hex.txt"), &case);
 
     // The same packet with another password configured: auth_failure.
@@ -295,12 +300,7 @@ fn ah_expectations<'a>(
 
 #[test]
 fn ah_multicast_capture() {
-    let case = Case {
-        auth: Auth::Ah { key: secret() },
-        unicast: false,
-        vips: vip4(),
-        peers: vec![],
-    };
+    let case = Case::new(Auth::Ah { key: secret() }, false, vip4(), vec![]);
     let (packets, mut state) = check_ipv4_capture(&fixture("keepalived-v2-ah-hex.txt"), &case);
     let last_seq = decode_ipv4(packets.last().unwrap())
         .unwrap()
@@ -371,12 +371,7 @@ fn ah_multicast_capture() {
 
 #[test]
 fn ah_unicast_capture_zeroes_ttl_in_icv() {
-    let case = Case {
-        auth: Auth::Ah { key: secret() },
-        unicast: true,
-        vips: vip4(),
-        peers: peer_b(),
-    };
+    let case = Case::new(Auth::Ah { key: secret() }, true, vip4(), peer_b());
     let (packets, _) = check_ipv4_capture(&fixture("keepalived-v2-ah-unicast-hex.txt"), &case);
 
     // Unicast: the TTL is mutable, so a router hop does not break the ICV...
@@ -413,12 +408,7 @@ fn ah_unicast_capture_zeroes_ttl_in_icv() {
 
 #[test]
 fn vrrpv3_unicast_capture_uses_peer_in_pseudo_header() {
-    let case = Case {
-        auth: Auth::None,
-        unicast: true,
-        vips: vip4(),
-        peers: peer_b(),
-    };
+    let case = Case::new(Auth::None, true, vip4(), peer_b());
     let (packets, state) = check_ipv4_capture(&fixture("keepalived-v3-unicast-hex.txt"), &case);
     assert_eq!(state.unicast_checksum_compat, Default::default());
 
@@ -459,10 +449,7 @@ fn vrrpv3_unicast_capture_uses_peer_in_pseudo_header() {
     let mut state = WireState::default();
     let mut stats = Stats::default();
     assert!(validate(&old, &RxMeta::Ipv4, &expect, &mut stats, &mut state).is_ok());
-    assert_eq!(
-        state.unicast_checksum_compat,
-        vrrp::packet::UnicastChecksumCompat::Auto
-    );
+    assert_eq!(state.unicast_checksum_compat, UnicastChecksumCompat::Auto);
     assert_eq!(
         state.v3_checksum(false, VRRP_MCAST_GROUP4),
         V3Checksum::PseudoHeaderWithGroup(VRRP_MCAST_GROUP4)
@@ -548,6 +535,67 @@ fn vrrpv3_ipv6_capture() {
     assert_eq!(stats.advert_rcvd, 3);
     assert_eq!(stats.checksum_err, 3);
     assert_eq!(stats.ip_ttl_err, 3);
+}
+
+#[test]
+fn vrrpv3_unicast_old_checksum_capture() {
+    // keepalived with `old_unicast_checksum`: the pseudo-header carries 224.0.0.18 even
+    // though the packet goes to the peer (tcpdump flags it "bad vrrp cksum").
+    let text = fixture("keepalived-v3-unicast-old-checksum-hex.txt");
+    let mut case = Case::new(Auth::None, true, vip4(), peer_b());
+    case.v3_checksum = V3Checksum::PseudoHeaderWithGroup(VRRP_MCAST_GROUP4);
+    case.compat = UnicastChecksumCompat::Config;
+    let (packets, state) = check_ipv4_capture(&text, &case);
+    assert_eq!(state.unicast_checksum_compat, UnicastChecksumCompat::Config);
+
+    // Default receiver: accepts it and switches to the old mode (keepalived "auto").
+    case.compat = UnicastChecksumCompat::Rfc;
+    let (_, state) = check_ipv4_capture(&text, &case);
+    assert_eq!(state.unicast_checksum_compat, UnicastChecksumCompat::Auto);
+
+    // `old_unicast_checksum never`: refused.
+    let expect = InstanceExpectations {
+        vrid: 51,
+        version: Version::V3,
+        auth: Auth::None,
+        interval_cs: 100,
+        unicast: true,
+        vips: &case.vips,
+        check_vip_addr: true,
+        check_unicast_src: true,
+        unicast_peers: &case.peers,
+        is_backup: true,
+        mcast_group4: VRRP_MCAST_GROUP4,
+        v3_checksum_as_v2: false,
+    };
+    let mut never = WireState {
+        unicast_checksum_compat: UnicastChecksumCompat::Never,
+        ..WireState::default()
+    };
+    let mut stats = Stats::default();
+    assert!(matches!(
+        validate(&packets[0], &RxMeta::Ipv4, &expect, &mut stats, &mut never),
+        Err(RxError::BadChecksum { .. })
+    ));
+    assert_eq!(stats.checksum_err, 1);
+}
+
+#[test]
+fn pass_auth_truncated_password_and_three_vips_capture() {
+    // auth_pass "longpassword" is cut to 8 bytes by keepalived; VIPs keep config order.
+    let vips = vec![
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100)),
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 101)),
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 102)),
+    ];
+    let case = Case::new(
+        Auth::Pass(Auth::key_from_pass(b"longpassword")),
+        false,
+        vips,
+        vec![],
+    );
+    let (packets, _) = check_ipv4_capture(&fixture("keepalived-v2-pass-long-3vips-hex.txt"), &case);
+    assert_eq!(&packets[0][packets[0].len() - 8..], b"longpass");
 }
 
 #[test]
