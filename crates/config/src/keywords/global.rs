@@ -202,8 +202,8 @@ const TASK_COMM_LEN: usize = 16;
 const LVS_MAX_TIMEOUT: u32 = 86_400 * 31;
 /// Linux IP_VS_IFNAME_MAXLEN.
 const IP_VS_IFNAME_MAXLEN: usize = 16;
-/// nftables' NFT_TABLE_MAXNAMELEN.
-const NFT_TABLE_MAXNAMELEN: usize = 32;
+/// NFT_TABLE_MAXNAMELEN from the kernel headers keepalived is built with.
+const NFT_TABLE_MAXNAMELEN: usize = 256;
 /// Linux SCHED_RR priority range (sched_get_priority_min/max).
 const SCHED_RR_MIN: i32 = 1;
 const SCHED_RR_MAX: i32 = 99;
