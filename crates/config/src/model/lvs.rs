@@ -38,6 +38,9 @@ pub(crate) struct PendingChecks {
     /// MISC_CHECK blocks with `user` but no `misc_path`: keepalived reports the user
     /// when it cannot be set, else the missing path. `(user, group, user line, block end)`.
     pub(crate) pathless_misc: Vec<(String, Option<String>, Span, Option<Span>)>,
+    /// MISC_CHECK scripts of real servers removed while parsing: keepalived had already
+    /// resolved (and reported) their users.
+    pub(crate) orphan_misc_scripts: Vec<Script>,
 }
 
 /// Which notify/quorum script.

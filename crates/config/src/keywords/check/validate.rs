@@ -68,6 +68,11 @@ fn resolve_script_users(v: &mut Validation<'_>) {
             ),
         }
     }
+    for mut script in pending.orphan_misc_scripts {
+        if script::resolve_script_user(v, &mut script).is_err() {
+            report_misc_user_failure(v, &script);
+        }
+    }
     let mut servers = std::mem::take(&mut v.cfg.lvs.virtual_servers);
     // keepalived creates a notify script only when its user can be set, and a second
     // one for the same slot is an error only when the first was created.
@@ -106,19 +111,7 @@ fn resolve_script_users(v: &mut Validation<'_>) {
                 if let CheckerKind::Misc { script, .. } = &mut checker.kind
                     && script::resolve_script_user(v, script).is_err()
                 {
-                    let message = if script.user.is_some() {
-                        format!(
-                            "failed to set uid/gid for misc checker script {} - removing it",
-                            script.command_string()
-                        )
-                    } else {
-                        format!(
-                            "unable to set the default user for misc script {} - removing it",
-                            script.command_string()
-                        )
-                    };
-                    v.diags
-                        .report(Level::GeneralError, Some(script.user_span), message);
+                    report_misc_user_failure(v, script);
                     continue;
                 }
                 kept.push(checker);
@@ -127,6 +120,24 @@ fn resolve_script_users(v: &mut Validation<'_>) {
         }
     }
     v.cfg.lvs.virtual_servers = servers;
+}
+
+/// keepalived's errors for a MISC_CHECK whose user cannot be set (at the `user` line,
+/// or at the block end where the default script user is taken).
+fn report_misc_user_failure(v: &mut Validation<'_>, script: &Script) {
+    let message = if script.user.is_some() {
+        format!(
+            "failed to set uid/gid for misc checker script {} - removing it",
+            script.command_string()
+        )
+    } else {
+        format!(
+            "unable to set the default user for misc script {} - removing it",
+            script.command_string()
+        )
+    };
+    v.diags
+        .report(Level::GeneralError, Some(script.user_span), message);
 }
 
 type Duplicate = (usize, Option<usize>, ScriptSlot, Script);

@@ -7,9 +7,9 @@ use super::addr::{effective_port, parse_sockaddr};
 use super::checkers;
 use crate::diag::Level;
 use crate::model::lvs::{
-    DEFAULT_PERSISTENCE_TIMEOUT, Family, Forwarding, ForwardingMethod, Granularity, Protocol,
-    RealServer, ScriptSlot, SorryServer, SslConfig, TunnelChecksum, TunnelType, VirtualServer,
-    VirtualServerGroup, VsAddress, VsgFwmark, VsgRange, WEIGHT_LIMIT,
+    CheckerKind, DEFAULT_PERSISTENCE_TIMEOUT, Family, Forwarding, ForwardingMethod, Granularity,
+    Protocol, RealServer, ScriptSlot, SorryServer, SslConfig, TunnelChecksum, TunnelType,
+    VirtualServer, VirtualServerGroup, VsAddress, VsgFwmark, VsgRange, WEIGHT_LIMIT,
 };
 use crate::parser::{Ctx, HandlerResult, Keyword};
 use crate::reader::Line;
@@ -1231,7 +1231,17 @@ fn rs_end_handler(ctx: &mut Ctx<'_>) -> HandlerResult {
     match vs.family {
         None => vs.family = Some(family),
         Some(f) if f != family => {
-            vs.real_servers.pop();
+            let orphans: Vec<_> = vs
+                .real_servers
+                .pop()
+                .map(|rs| rs.checkers)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|c| match c.kind {
+                    CheckerKind::Misc { script, .. } => Some(script),
+                    _ => None,
+                })
+                .collect();
             let rs_index = vs.real_servers.len();
             let vs_index = ctx.cfg.lvs.virtual_servers.len().saturating_sub(1);
             ctx.cfg
@@ -1239,6 +1249,7 @@ fn rs_end_handler(ctx: &mut Ctx<'_>) -> HandlerResult {
                 .pending
                 .duplicate_scripts
                 .retain(|(v, r, _, _)| !(*v == vs_index && *r == Some(rs_index)));
+            ctx.cfg.lvs.pending.orphan_misc_scripts.extend(orphans);
             ctx.report(
                 Level::GeneralError,
                 format!("address family of virtual server and real server {addr} don't match - skipping the real server"),
