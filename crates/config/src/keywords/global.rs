@@ -758,12 +758,30 @@ fn realtime_priority(ctx: &mut Ctx<'_>, line: &Line, process: Process) -> Handle
     Ok(())
 }
 
-/// Number of online CPUs (keepalived: sysconf(_SC_NPROCESSORS_ONLN)).
+/// Number of online CPUs (keepalived: sysconf(_SC_NPROCESSORS_ONLN), which counts the
+/// CPUs listed in /sys/devices/system/cpu/online, e.g. "0-3,6").
 fn online_cpus() -> i32 {
-    std::thread::available_parallelism()
+    let from_sysfs = std::fs::read_to_string("/sys/devices/system/cpu/online")
         .ok()
-        .and_then(|n| i32::try_from(n.get()).ok())
-        .unwrap_or(1)
+        .and_then(|list| {
+            list.trim().split(',').try_fold(0i32, |count, range| {
+                let (first, last) = match range.split_once('-') {
+                    Some((a, b)) => (a.parse::<i32>().ok()?, b.parse::<i32>().ok()?),
+                    None => {
+                        let cpu = range.parse::<i32>().ok()?;
+                        (cpu, cpu)
+                    }
+                };
+                count.checked_add(last.checked_sub(first)?.checked_add(1)?)
+            })
+        })
+        .filter(|n| *n > 0);
+    from_sysfs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .ok()
+            .and_then(|n| i32::try_from(n.get()).ok())
+            .unwrap_or(1)
+    })
 }
 
 /// keepalived's `get_cpu_affinity()`: every CPU id must exist; one bad id clears the set.
