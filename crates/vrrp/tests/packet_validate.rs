@@ -659,6 +659,35 @@ fn encoder_refuses_what_the_wire_cannot_carry() {
 }
 
 #[test]
+fn address_capacity_follows_keepalived() {
+    use vrrp::packet::{DEFAULT_MTU, max_advertised_addresses};
+    let ah = Auth::Ah { key: [0; 8] };
+    // IPv4: the 8-bit count is the limit at 1500 bytes.
+    assert_eq!(
+        max_advertised_addresses(Family::Ipv4, Version::V2, &ah, DEFAULT_MTU),
+        255
+    );
+    // IPv6: (1500 - 14 - 40 - 8) / 16 = 89.
+    assert_eq!(
+        max_advertised_addresses(Family::Ipv6, Version::V3, &Auth::None, DEFAULT_MTU),
+        89
+    );
+    // Small MTU: (576 - 14 - 20 - 8 - 8 - 24) / 4 = 125 for v2 + AH; v3 ignores AH: 133.
+    assert_eq!(
+        max_advertised_addresses(Family::Ipv4, Version::V2, &ah, 576),
+        125
+    );
+    assert_eq!(
+        max_advertised_addresses(Family::Ipv4, Version::V3, &ah, 576),
+        133
+    );
+    assert_eq!(
+        max_advertised_addresses(Family::Ipv6, Version::V3, &Auth::None, 10),
+        0
+    );
+}
+
+#[test]
 fn ip_id_skips_zero() {
     let mut state = WireState {
         ip_id: u16::MAX,

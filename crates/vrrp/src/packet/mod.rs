@@ -83,6 +83,36 @@ pub const VRRP_MCAST_GROUP6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 
 /// Largest VRRPv3 interval: 12 bits of centiseconds (RFC 5798 §5.2.7).
 pub const V3_MAX_INTERVAL_CS: u16 = 0x0fff;
 
+/// Largest address count of the VRRP header's 8-bit field (keepalived `VRRP_MAX_ADDR`).
+pub const VRRP_MAX_ADDRESSES: usize = 255;
+/// MTU keepalived assumes when an instance has no interface (`DEFAULT_MTU`).
+pub const DEFAULT_MTU: usize = 1500;
+
+/// How many virtual addresses fit in one advert on a link of `mtu` bytes; keepalived
+/// moves the excess to eVIPs (`vrrp_complete_instance()`: Ethernet + IP + VRRP headers,
+/// plus v2 auth data and, with AH, the AH header, counted only for IPv4 VRRPv2).
+pub fn max_advertised_addresses(
+    family: Family,
+    version: Version,
+    auth: &Auth,
+    mtu: usize,
+) -> usize {
+    const ETHER_HEADER_LEN: usize = 14;
+    const IPV6_HEADER_LEN: usize = 40;
+    let header_len = match family {
+        Family::Ipv4 => {
+            let v2_extra = match (version, auth) {
+                (Version::V2, Auth::Ah { .. }) => VRRP_AUTH_DATA_LEN + AH_HEADER_LEN,
+                (Version::V2, _) => VRRP_AUTH_DATA_LEN,
+                (Version::V3, _) => 0,
+            };
+            ETHER_HEADER_LEN + IPV4_HEADER_LEN + VRRP_HEADER_LEN + v2_extra
+        }
+        Family::Ipv6 => ETHER_HEADER_LEN + IPV6_HEADER_LEN + VRRP_HEADER_LEN,
+    };
+    (mtu.saturating_sub(header_len) / family.address_len()).min(VRRP_MAX_ADDRESSES)
+}
+
 /// Address family of a VRRP instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Family {
