@@ -1,0 +1,796 @@
+//! Network-namespace integration tests (need root). Every test makes its
+//! own namespaces, named `kl<pid>x<n>` so that concurrent runs and tests
+//! never collide, and a guard deletes them even when the test panics.
+//! Without root (or without `ip netns`), each test prints why and passes.
+
+use std::fs::File;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use linux::addr::AddressSpec;
+use linux::garp::GarpSender;
+use linux::link::VmacSpec;
+use linux::monitor::{Event, Monitor};
+use linux::sysctl::SysctlChanges;
+use linux::vrrp_socket::{
+    Delivery, SocketOptions, VRRP_GROUP_V4, VRRP_GROUP_V6, VrrpProtocol, VrrpSocketV4, VrrpSocketV6,
+};
+use linux::{Change, IfRef, MacAddr, Netlink};
+
+const DEADLINE: Duration = Duration::from_secs(10);
+
+// ---------------------------------------------------------------- harness
+
+static NEXT_NS: AtomicU32 = AtomicU32::new(0);
+
+/// A network namespace deleted on drop.
+struct Netns {
+    name: String,
+}
+
+impl Netns {
+    fn new() -> Self {
+        let n = NEXT_NS.fetch_add(1, Ordering::Relaxed);
+        let name = format!("kl{}x{n}", std::process::id());
+        run("ip", &["netns", "add", &name]);
+        let ns = Self { name };
+        // No DAD: link-local addresses are usable at once, no waiting on timers.
+        ns.exec(&["sh", "-c", "echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad; echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad"]);
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    fn ip(&self, args: &[&str]) -> String {
+        let mut full = vec!["-n", &self.name];
+        full.extend_from_slice(args);
+        run("ip", &full)
+    }
+
+    fn exec(&self, args: &[&str]) -> String {
+        let mut full = vec!["netns", "exec", &self.name];
+        full.extend_from_slice(args);
+        run("ip", &full)
+    }
+
+    /// Runs `f` on a fresh thread that has entered this namespace (sockets it
+    /// opens belong here), inside the caller's tokio runtime context. The
+    /// thread ends with `f`, so it is never reused elsewhere.
+    fn enter<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let path = format!("/run/netns/{}", self.name);
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::spawn(move || {
+            let file = File::open(&path).expect("open netns file");
+            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            let _guard = runtime.enter();
+            f()
+        })
+        .join()
+        .expect("netns thread panicked")
+    }
+
+    /// Runs an async body on a fresh thread inside this namespace, with its
+    /// own runtime; for code that must *run* there, not just open sockets
+    /// there (e.g. /proc/sys/net writes).
+    fn run<T, F>(&self, body: impl FnOnce() -> F + Send + 'static) -> T
+    where
+        T: Send + 'static,
+        F: Future<Output = T>,
+    {
+        let path = format!("/run/netns/{}", self.name);
+        std::thread::spawn(move || {
+            let file = File::open(&path).expect("open netns file");
+            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                tokio::time::timeout(DEADLINE * 2, body())
+                    .await
+                    .expect("namespace body timed out")
+            })
+        })
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+
+    fn netlink(&self) -> Netlink {
+        self.enter(|| Netlink::new().expect("netlink"))
+    }
+
+    fn read_sysctl(&self, path: &str) -> String {
+        self.exec(&["cat", &format!("/proc/sys/{path}")])
+            .trim()
+            .to_owned()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // Deleting the namespace deletes its interfaces (and veth peers).
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+fn run(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .expect("spawn command");
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Whether namespace tests can run here; prints why not. Probed once per
+/// process (tests run concurrently).
+fn can_run() -> bool {
+    static CAN_RUN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let can = *CAN_RUN.get_or_init(probe_namespaces);
+    if !can {
+        eprintln!("skipping: network-namespace tests need root and `ip netns`");
+    }
+    can
+}
+
+fn probe_namespaces() -> bool {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipping: network-namespace tests need root");
+        return false;
+    }
+    let probe = format!("kl{}probe", std::process::id());
+    let ok = Command::new("ip")
+        .args(["netns", "add", &probe])
+        .status()
+        .is_ok_and(|s| s.success());
+    let _ = Command::new("ip").args(["netns", "del", &probe]).status();
+    if !ok {
+        eprintln!("skipping: `ip netns add` does not work here");
+    }
+    ok
+}
+
+/// Two namespaces joined by a veth pair `va` (in a) / `vb` (in b), both up.
+struct Pair {
+    a: Netns,
+    b: Netns,
+}
+
+impl Pair {
+    fn new() -> Self {
+        let (a, b) = (Netns::new(), Netns::new());
+        run(
+            "ip",
+            &[
+                "link", "add", "va", "netns", &a.name, "type", "veth", "peer", "name", "vb",
+                "netns", &b.name,
+            ],
+        );
+        a.ip(&["link", "set", "va", "up"]);
+        b.ip(&["link", "set", "vb", "up"]);
+        Self { a, b }
+    }
+}
+
+fn if_ref(ns: &Netns, name: &str) -> IfRef {
+    let index = ns.read_iface_index(name);
+    IfRef {
+        index,
+        name: name.to_owned(),
+    }
+}
+
+impl Netns {
+    /// A veth `name` (peer `<name>p`) inside the namespace, both ends up so
+    /// that `name` is UP and RUNNING. (The test kernel may lack `dummy`.)
+    fn local_veth(&self, name: &str, extra: &[&str]) {
+        let peer = format!("{name}p");
+        let mut args = vec!["link", "add", name];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["type", "veth", "peer", "name", &peer]);
+        self.ip(&args);
+        self.ip(&["link", "set", &peer, "up"]);
+        self.ip(&["link", "set", name, "up"]);
+    }
+
+    fn read_iface_index(&self, name: &str) -> u32 {
+        self.exec(&["cat", &format!("/sys/class/net/{name}/ifindex")])
+            .trim()
+            .parse()
+            .expect("ifindex")
+    }
+
+    fn mac_of(&self, name: &str) -> MacAddr {
+        let text = self.exec(&["cat", &format!("/sys/class/net/{name}/address")]);
+        let bytes: Vec<u8> = text
+            .trim()
+            .split(':')
+            .map(|h| u8::from_str_radix(h, 16).expect("hex"))
+            .collect();
+        MacAddr::from_slice(&bytes).expect("6-byte MAC")
+    }
+}
+
+async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(DEADLINE, future)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+// ------------------------------------------------------------------ addr
+
+#[tokio::test(flavor = "current_thread")]
+async fn vip_add_delete_is_idempotent_and_visible() {
+    if !can_run() {
+        return;
+    }
+    let ns = Netns::new();
+    ns.local_veth("d0", &[]);
+    let d0 = if_ref(&ns, "d0");
+    let nl = ns.netlink();
+
+    let vip: IpAddr = "192.0.2.10".parse().expect("literal");
+    let mut spec = AddressSpec::new(d0.index, vip, 24);
+    spec.label = Some("d0:vip".into());
+    spec.broadcast = Some(Ipv4Addr::new(192, 0, 2, 255));
+    assert_eq!(nl.add_address(&spec).await.expect("add"), Change::Done);
+    assert_eq!(
+        nl.add_address(&spec).await.expect("add again"),
+        Change::AlreadyInPlace
+    );
+    let shown = ns.ip(&["-4", "addr", "show", "dev", "d0"]);
+    assert!(
+        shown.contains("inet 192.0.2.10/24 brd 192.0.2.255 scope global d0:vip"),
+        "{shown}"
+    );
+
+    let listed = nl.list_addresses(Some(d0.index)).await.expect("list");
+    assert!(
+        listed.iter().any(|a| a.address == vip
+            && a.prefix_len == 24
+            && a.label.as_deref() == Some("d0:vip"))
+    );
+
+    assert_eq!(
+        nl.delete_address(d0.index, vip, 24).await.expect("delete"),
+        Change::Done
+    );
+    assert_eq!(
+        nl.delete_address(d0.index, vip, 24)
+            .await
+            .expect("delete again"),
+        Change::AlreadyInPlace
+    );
+    assert!(
+        !ns.ip(&["-4", "addr", "show", "dev", "d0"])
+            .contains("192.0.2.10")
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn ipv6_vip_is_nodad_and_deprecated_like_upstream() {
+    if !can_run() {
+        return;
+    }
+    let ns = Netns::new();
+    ns.local_veth("d0", &[]);
+    let d0 = if_ref(&ns, "d0");
+    let nl = ns.netlink();
+
+    let host: IpAddr = "2001:db8::10".parse().expect("literal");
+    let mut host_spec = AddressSpec::new(d0.index, host, 128);
+    host_spec.noprefixroute = true;
+    nl.add_address(&host_spec).await.expect("add /128");
+    let net: IpAddr = "2001:db8:1::10".parse().expect("literal");
+    nl.add_address(&AddressSpec::new(d0.index, net, 64))
+        .await
+        .expect("add /64");
+
+    let shown = ns.ip(&["-6", "addr", "show", "dev", "d0"]);
+    let line_of = |needle: &str| {
+        let mut lines = shown.lines();
+        let line = lines
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} missing: {shown}"))
+            .to_owned();
+        line + lines.next().unwrap_or_default()
+    };
+    let host_line = line_of("2001:db8::10/128");
+    assert!(host_line.contains("nodad"), "{host_line}");
+    assert!(host_line.contains("noprefixroute"), "{host_line}");
+    assert!(host_line.contains("deprecated"), "{host_line}");
+    assert!(host_line.contains("preferred_lft 0sec"), "{host_line}");
+    let net_line = line_of("2001:db8:1::10/64");
+    assert!(net_line.contains("nodad"), "{net_line}");
+    assert!(!net_line.contains("deprecated"), "{net_line}");
+
+    assert_eq!(
+        nl.delete_address(d0.index, host, 128)
+            .await
+            .expect("delete"),
+        Change::Done
+    );
+    assert!(
+        !ns.ip(&["-6", "addr", "show", "dev", "d0"])
+            .contains("2001:db8::10/128")
+    );
+}
+
+// ------------------------------------------------------------------ link
+
+#[tokio::test(flavor = "current_thread")]
+async fn link_lookup_and_vmac_lifecycle() {
+    if !can_run() {
+        return;
+    }
+    let ns = Netns::new();
+    ns.local_veth("eth0", &["mtu", "1400"]);
+    let nl = ns.netlink();
+
+    let eth0 = nl
+        .link_by_name("eth0")
+        .await
+        .expect("get")
+        .expect("eth0 exists");
+    assert_eq!(eth0.mtu, Some(1400));
+    assert_eq!(eth0.mac, Some(ns.mac_of("eth0")));
+    assert!(eth0.is_up());
+    assert_eq!(
+        nl.link_by_index(eth0.index)
+            .await
+            .expect("get")
+            .map(|l| l.name),
+        Some("eth0".into())
+    );
+    assert_eq!(nl.link_by_name("nonesuch").await.expect("get"), None);
+    assert!(
+        nl.list_links()
+            .await
+            .expect("list")
+            .iter()
+            .any(|l| l.name == "lo")
+    );
+
+    let arp_ignore_before = ns.read_sysctl("net/ipv4/conf/eth0/arp_ignore");
+    // /proc/sys/net follows the network namespace of the thread that opens
+    // it, so the VMAC (netlink + sysctls) is made from a thread inside.
+    let spec = VmacSpec::new(eth0.if_ref(), 51, false);
+    let (vmac, mut sysctls) = ns.run(move || async move {
+        let nl = Netlink::new().expect("netlink");
+        let mut sysctls = SysctlChanges::new();
+        let vmac = nl
+            .create_vmac(&spec, &mut sysctls)
+            .await
+            .expect("create vmac");
+        // A second run finds and reuses it.
+        let again = nl
+            .create_vmac(&spec, &mut sysctls)
+            .await
+            .expect("reuse vmac");
+        assert!(!again.created);
+        (vmac, sysctls)
+    });
+    assert!(vmac.created);
+    assert_eq!(vmac.link.name, "vrrp.51");
+    assert_eq!(vmac.link.mac, Some(MacAddr([0, 0, 0x5e, 0, 1, 51])));
+    assert_eq!(vmac.link.parent, Some(eth0.index));
+    assert_eq!(vmac.link.macvlan_private, Some(true));
+    assert!(vmac.link.is_up());
+    let details = ns.ip(&["-d", "link", "show", "vrrp.51"]);
+    assert!(details.contains("macvlan mode private"), "{details}");
+    assert_eq!(ns.read_sysctl("net/ipv4/conf/vrrp.51/arp_ignore"), "1");
+    assert_eq!(ns.read_sysctl("net/ipv4/conf/vrrp.51/accept_local"), "1");
+    assert_eq!(ns.read_sysctl("net/ipv4/conf/vrrp.51/rp_filter"), "0");
+    assert_eq!(
+        ns.read_sysctl("net/ipv4/conf/vrrp.51/promote_secondaries"),
+        "1"
+    );
+    assert_eq!(ns.read_sysctl("net/ipv4/conf/eth0/arp_ignore"), "1");
+    assert_eq!(ns.read_sysctl("net/ipv4/conf/eth0/arp_filter"), "1");
+
+    // Deleting forgets the VMAC's own sysctls; restoring puts the parent's back.
+    assert_eq!(
+        nl.delete_vmac(&vmac.link, &mut sysctls)
+            .await
+            .expect("delete"),
+        Change::Done
+    );
+    assert!(nl.link_by_name("vrrp.51").await.expect("get").is_none());
+    let restored = ns.enter(move || {
+        sysctls.restore().expect("restore");
+        sysctls.saved().len()
+    });
+    assert_eq!(restored, 0);
+    assert_eq!(
+        ns.read_sysctl("net/ipv4/conf/eth0/arp_ignore"),
+        arp_ignore_before
+    );
+}
+
+// --------------------------------------------------------------- monitor
+
+async fn next_matching(
+    monitor: &mut Monitor,
+    what: &str,
+    wanted: impl Fn(&Event) -> bool,
+) -> Event {
+    within(what, async {
+        loop {
+            let event = monitor.next().await.expect("monitor closed");
+            if wanted(&event) {
+                return event;
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn monitor_reports_link_down_and_address_removal() {
+    if !can_run() {
+        return;
+    }
+    let ns = Netns::new();
+    ns.local_veth("d0", &[]);
+    ns.ip(&["addr", "add", "198.51.100.1/24", "dev", "d0"]);
+    let d0 = if_ref(&ns, "d0");
+    let nl = ns.netlink();
+    let mut monitor = ns.enter(|| Monitor::new().expect("monitor"));
+    for link in nl.list_links().await.expect("links") {
+        monitor.decoder_mut().seed(&link);
+    }
+
+    ns.ip(&["link", "set", "d0", "down"]);
+    let down = next_matching(&mut monitor, "link down", |e| {
+        matches!(e, Event::LinkDown { .. })
+    })
+    .await;
+    assert_eq!(
+        down,
+        Event::LinkDown {
+            ifindex: d0.index,
+            name: "d0".into()
+        }
+    );
+
+    ns.ip(&["addr", "del", "198.51.100.1/24", "dev", "d0"]);
+    // Taking the link down already removed its IPv6 link-local address;
+    // wait for the IPv4 one we delete by hand.
+    let ours: IpAddr = "198.51.100.1".parse().expect("literal");
+    let removed = next_matching(
+        &mut monitor,
+        "address removal",
+        |e| matches!(e, Event::AddrRemoved { addr, .. } if *addr == ours),
+    )
+    .await;
+    assert_eq!(
+        removed,
+        Event::AddrRemoved {
+            ifindex: d0.index,
+            addr: ours,
+            prefix: 24
+        }
+    );
+
+    ns.ip(&["link", "set", "d0", "up"]);
+    let up = next_matching(&mut monitor, "link up", |e| {
+        matches!(e, Event::LinkUp { .. })
+    })
+    .await;
+    assert_eq!(
+        up,
+        Event::LinkUp {
+            ifindex: d0.index,
+            name: "d0".into()
+        }
+    );
+
+    ns.ip(&["link", "del", "d0"]);
+    let deleted = next_matching(&mut monitor, "link deleted", |e| {
+        matches!(e, Event::LinkDeleted { .. })
+    })
+    .await;
+    assert_eq!(
+        deleted,
+        Event::LinkDeleted {
+            ifindex: d0.index,
+            name: "d0".into()
+        }
+    );
+}
+
+// ----------------------------------------------------------- VRRP sockets
+
+/// An IPv4 VRRPv3 advert with its IP header, as the codec would build it
+/// (the kernel fills the IP checksum, total length and id).
+fn ipv4_advert(source: Ipv4Addr, dest: Ipv4Addr, ttl: u8, vrid: u8) -> Vec<u8> {
+    let mut p = vec![0u8; 20 + 12];
+    p[0] = 0x45;
+    p[1] = 0xc0;
+    let total = u16::try_from(p.len()).expect("small");
+    p[2..4].copy_from_slice(&total.to_be_bytes());
+    p[8] = ttl;
+    p[9] = 112;
+    p[12..16].copy_from_slice(&source.octets());
+    p[16..20].copy_from_slice(&dest.octets());
+    p[20] = 0x31;
+    p[21] = vrid;
+    p[22] = 100;
+    p[23] = 1;
+    p[24..26].copy_from_slice(&100u16.to_be_bytes());
+    p[28..32].copy_from_slice(&[192, 0, 2, 100]);
+    p
+}
+
+fn ipv6_advert(vrid: u8) -> Vec<u8> {
+    let mut p = vec![0u8; 8 + 16];
+    p[0] = 0x31;
+    p[1] = vrid;
+    p[2] = 100;
+    p[3] = 1;
+    p[4..6].copy_from_slice(&100u16.to_be_bytes());
+    p[8..24].copy_from_slice(
+        &"2001:db8::100"
+            .parse::<Ipv6Addr>()
+            .expect("literal")
+            .octets(),
+    );
+    p
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn ipv4_multicast_advert_crosses_with_ttl_255_and_filter_drops_bad_ttl() {
+    if !can_run() {
+        return;
+    }
+    let pair = Pair::new();
+    pair.a.ip(&["addr", "add", "192.0.2.1/24", "dev", "va"]);
+    pair.b.ip(&["addr", "add", "192.0.2.2/24", "dev", "vb"]);
+    let (va, vb) = (if_ref(&pair.a, "va"), if_ref(&pair.b, "vb"));
+    let options = |ifr: IfRef| SocketOptions {
+        interface: Some(ifr),
+        protocol: VrrpProtocol::Vrrp,
+        delivery: Delivery::Multicast {
+            group: VRRP_GROUP_V4,
+        },
+        receive_buffer: None,
+        kernel_filter: true,
+    };
+    let (opts_a, opts_b) = (options(va), options(vb));
+    let sender = pair
+        .a
+        .enter(move || VrrpSocketV4::open(&opts_a).expect("open A"));
+    let receiver = pair
+        .b
+        .enter(move || VrrpSocketV4::open(&opts_b).expect("open B"));
+
+    let source = Ipv4Addr::new(192, 0, 2, 1);
+    // Sent first, but the kernel filter must drop it: RFC 5798 §7.1 TTL 255.
+    sender
+        .send(&ipv4_advert(source, VRRP_GROUP_V4, 254, 7), VRRP_GROUP_V4)
+        .await
+        .expect("send ttl 254");
+    sender
+        .send(&ipv4_advert(source, VRRP_GROUP_V4, 255, 51), VRRP_GROUP_V4)
+        .await
+        .expect("send ttl 255");
+
+    let mut buf = [0u8; 1500];
+    let got = within("advert in B", receiver.recv(&mut buf))
+        .await
+        .expect("recv");
+    assert_eq!(got.source, source);
+    assert_eq!(got.dest, VRRP_GROUP_V4);
+    assert_eq!(got.ttl, 255);
+    assert_eq!(got.len, 32);
+    assert_eq!(
+        buf[21], 51,
+        "the TTL-254 advert (VRID 7) must not get through"
+    );
+    assert_eq!(&buf[20..24], &[0x31, 51, 100, 1]);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn ipv4_unicast_advert_reaches_bound_source() {
+    if !can_run() {
+        return;
+    }
+    let pair = Pair::new();
+    pair.a.ip(&["addr", "add", "192.0.2.1/24", "dev", "va"]);
+    pair.b.ip(&["addr", "add", "192.0.2.2/24", "dev", "vb"]);
+    let (a_addr, b_addr) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 2));
+    let (va, vb) = (if_ref(&pair.a, "va"), if_ref(&pair.b, "vb"));
+    let unicast = move |ifr: IfRef, source: Ipv4Addr| SocketOptions {
+        interface: Some(ifr),
+        protocol: VrrpProtocol::Vrrp,
+        delivery: Delivery::Unicast { source },
+        receive_buffer: Some(64 * 1024),
+        kernel_filter: true,
+    };
+    let (opts_a, opts_b) = (unicast(va, a_addr), unicast(vb, b_addr));
+    let sender = pair
+        .a
+        .enter(move || VrrpSocketV4::open(&opts_a).expect("open A"));
+    let receiver = pair
+        .b
+        .enter(move || VrrpSocketV4::open(&opts_b).expect("open B"));
+
+    // keepalived's default unicast TTL is 255 too, but any TTL passes unicast.
+    sender
+        .send(&ipv4_advert(a_addr, b_addr, 64, 9), b_addr)
+        .await
+        .expect("send");
+    let mut buf = [0u8; 1500];
+    let got = within("unicast advert in B", receiver.recv(&mut buf))
+        .await
+        .expect("recv");
+    assert_eq!((got.source, got.dest, got.ttl), (a_addr, b_addr, 64));
+    assert_eq!(buf[21], 9);
+}
+
+fn wait_link_local(ns: &Netns, dev: &str) -> Ipv6Addr {
+    let start = Instant::now();
+    loop {
+        let shown = ns.ip(&["-6", "-o", "addr", "show", "dev", dev, "scope", "link"]);
+        let found = shown
+            .split_whitespace()
+            .skip_while(|w| *w != "inet6")
+            .nth(1)
+            .map(str::to_owned);
+        if let Some(addr) = found
+            && !shown.contains("tentative")
+        {
+            return addr
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .parse()
+                .expect("ipv6");
+        }
+        assert!(start.elapsed() < DEADLINE, "no link-local address on {dev}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn ipv6_multicast_advert_crosses_with_hop_limit_and_pktinfo() {
+    if !can_run() {
+        return;
+    }
+    let pair = Pair::new();
+    let (va, vb) = (if_ref(&pair.a, "va"), if_ref(&pair.b, "vb"));
+    let a_ll = wait_link_local(&pair.a, "va");
+    wait_link_local(&pair.b, "vb");
+    let vb_index = vb.index;
+    let options = |ifr: IfRef| SocketOptions {
+        interface: Some(ifr),
+        protocol: VrrpProtocol::Vrrp,
+        delivery: Delivery::Multicast {
+            group: VRRP_GROUP_V6,
+        },
+        receive_buffer: None,
+        kernel_filter: true,
+    };
+    let (opts_a, opts_b) = (options(va), options(vb));
+    let sender = pair
+        .a
+        .enter(move || VrrpSocketV6::open(&opts_a).expect("open A"));
+    let receiver = pair
+        .b
+        .enter(move || VrrpSocketV6::open(&opts_b).expect("open B"));
+
+    let advert = ipv6_advert(51);
+    sender
+        .send(&advert, a_ll, VRRP_GROUP_V6, None)
+        .await
+        .expect("send");
+    let mut buf = [0u8; 1500];
+    let got = within("IPv6 advert in B", receiver.recv(&mut buf))
+        .await
+        .expect("recv");
+    assert_eq!(got.source, a_ll);
+    assert_eq!(got.dest, Some(VRRP_GROUP_V6));
+    assert_eq!(got.hop_limit, Some(255));
+    assert_eq!(got.ifindex, Some(vb_index));
+    assert_eq!(got.len, advert.len());
+    assert_eq!(&buf[..4], &advert[..4]);
+    // The kernel filled the checksum (and B's kernel verified it).
+    assert_ne!(&buf[6..8], &[0, 0]);
+}
+
+// ------------------------------------------------------------ GARP / NA
+
+/// A packet socket in `ns` seeing every frame, with a short read timeout so
+/// that the capture loop can check its deadline.
+fn capture_socket(ns: &Netns) -> socket2::Socket {
+    ns.enter(|| {
+        let all = i32::from((libc::ETH_P_ALL as u16).to_be());
+        let s = socket2::Socket::new(
+            socket2::Domain::PACKET,
+            socket2::Type::RAW,
+            Some(socket2::Protocol::from(all)),
+        )
+        .expect("packet socket");
+        s.set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        s
+    })
+}
+
+fn capture(socket: &socket2::Socket, what: &str, wanted: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+    use std::io::Read;
+    let start = Instant::now();
+    let mut buf = [0u8; 2048];
+    loop {
+        assert!(start.elapsed() < DEADLINE, "no {what} seen");
+        let mut reader = socket;
+        match reader.read(&mut buf) {
+            Ok(n) => {
+                let frame = &buf[..n];
+                if wanted(frame) {
+                    return frame.to_vec();
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => panic!("capture failed: {e}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn garp_and_unsolicited_na_are_seen_on_the_peer() {
+    if !can_run() {
+        return;
+    }
+    let pair = Pair::new();
+    let va = if_ref(&pair.a, "va");
+    let va_mac = pair.a.mac_of("va");
+    let tap = capture_socket(&pair.b);
+    let sender = pair.a.enter(|| GarpSender::new().expect("garp sender"));
+
+    let vip4 = Ipv4Addr::new(192, 0, 2, 100);
+    sender
+        .send_garp(va.index, va_mac, vip4)
+        .await
+        .expect("send garp");
+    let garp = capture(&tap, "gratuitous ARP", |f| {
+        f.len() >= 42 && f[12..14] == [0x08, 0x06] && f[28..32] == vip4.octets()
+    });
+    assert_eq!(&garp[0..6], &[0xff; 6]);
+    assert_eq!(&garp[6..12], &va_mac.0);
+    assert_eq!(&garp[20..22], &[0, 1], "ARP request");
+    assert_eq!(&garp[22..28], &va_mac.0);
+    assert_eq!(&garp[38..42], &vip4.octets());
+
+    // A VMAC-style source MAC goes out as given.
+    let vmac = MacAddr::vrrp(51, true);
+    let vip6: Ipv6Addr = "2001:db8::100".parse().expect("literal");
+    sender
+        .send_unsolicited_na(va.index, vmac, vip6, true)
+        .await
+        .expect("send na");
+    let na = capture(&tap, "neighbour advertisement", |f| {
+        f.len() >= 86
+            && f[12..14] == [0x86, 0xdd]
+            && f[20] == 58
+            && f[54] == 136
+            && f[62..78] == vip6.octets()
+    });
+    assert_eq!(&na[0..6], &[0x33, 0x33, 0, 0, 0, 1]);
+    assert_eq!(&na[6..12], &vmac.0);
+    assert_eq!(na[21], 255, "hop limit");
+    assert_eq!(na[58], 0xa0, "router + override");
+    assert_eq!(&na[78..86], &[2, 1, 0, 0, 0x5e, 0, 2, 51]);
+}
