@@ -76,6 +76,7 @@ pub use model::{
     Protocol, SCHEDULERS, Service, ServiceFlags, ServiceKey, Stats, Timeouts, TunnelFlags,
     TunnelType,
 };
+pub use nix::errno::Errno;
 pub use nla::EncodeError;
 pub use wire::{CmdNla, DaemonNla, DestNla, IpvsCmd, IpvsMessage, ServiceNla};
 

@@ -7,8 +7,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use ipvs::socket::split_messages;
 use ipvs::wire::{self, CmdNla, IpvsMessage};
 use ipvs::{
-    AddressFamily, Daemon, DaemonState, Dest, DestCounters, Forwarding, IpvsCmd, Netmask,
-    Protocol, Service, ServiceFlags, ServiceKey, Stats, Timeouts, TunnelFlags, TunnelType,
+    AddressFamily, Daemon, DaemonState, Dest, DestCounters, Forwarding, IpvsCmd, Netmask, Protocol,
+    Service, ServiceFlags, ServiceKey, Stats, Timeouts, TunnelFlags, TunnelType,
 };
 use proptest::prelude::*;
 
@@ -112,20 +112,22 @@ fn dest() -> impl Strategy<Value = Dest> {
         any::<[u32; 3]>(),
         proptest::option::of((any::<[u32; 3]>(), stats())),
     )
-        .prop_map(|(addr, port, forwarding, [weight, upper, lower], counters)| Dest {
-            addr,
-            port,
-            forwarding,
-            weight,
-            upper_threshold: upper,
-            lower_threshold: lower,
-            counters: counters.map(|([active, inactive, persistent], stats)| DestCounters {
-                active_conns: active,
-                inactive_conns: inactive,
-                persistent_conns: persistent,
-                stats,
-            }),
-        })
+        .prop_map(
+            |(addr, port, forwarding, [weight, upper, lower], counters)| Dest {
+                addr,
+                port,
+                forwarding,
+                weight,
+                upper_threshold: upper,
+                lower_threshold: lower,
+                counters: counters.map(|([active, inactive, persistent], stats)| DestCounters {
+                    active_conns: active,
+                    inactive_conns: inactive,
+                    persistent_conns: persistent,
+                    stats,
+                }),
+            },
+        )
 }
 
 fn daemon() -> impl Strategy<Value = Daemon> {
@@ -258,7 +260,9 @@ fn names_too_long_for_the_kernel_are_encode_errors() {
         family: AddressFamily::Inet,
         mark: 1,
     };
-    assert!(wire::service_request(IpvsCmd::NewService, &Service::new(key, "x".repeat(16))).is_err());
+    assert!(
+        wire::service_request(IpvsCmd::NewService, &Service::new(key, "x".repeat(16))).is_err()
+    );
     assert!(wire::service_request(IpvsCmd::NewService, &Service::new(key, "x".repeat(15))).is_ok());
     let daemon = Daemon::new(DaemonState::Master, "i".repeat(16), 1);
     assert!(wire::new_daemon_request(&daemon).is_err());
