@@ -1,7 +1,32 @@
 //! Kernel side of VRRP for keepalived-rs: the thin I/O shell around the
-//! sans-IO `vrrp` crate.
+//! sans-IO `vrrp` crate. Linux only; everything async runs on tokio.
 //!
-//! (API overview: see the end of the implementation; filled in below.)
+//! Every socket or netlink connection belongs to the network namespace of
+//! the thread that opens it, and must be opened inside a tokio runtime
+//! (it registers with the runtime's reactor).
+//!
+//! # Public API
+//!
+//! | module | what | keepalived |
+//! | --- | --- | --- |
+//! | [`netlink`] | [`Netlink`]: one rtnetlink request connection (`Netlink::new()`), [`NetlinkError`] (with `errno()`), [`Change`] (`Done` / `AlreadyInPlace`) | `keepalived_netlink.c` |
+//! | [`addr`] | [`addr::AddressSpec`] (`virtual_ipaddress` options: prefix, `brd`, `scope`, `label`, `peer`, IFA_F_NODAD unless `-nodad`, `preferred_lft` 0 for a v6 /128, `home`, `noprefixroute`, `mngtmpaddr`); `Netlink::{add_address, delete_address, list_addresses}` — idempotent: EEXIST on add, EADDRNOTAVAIL/ENODEV on delete are `AlreadyInPlace` | `vrrp_ipaddress.c` |
+//! | [`link`] | [`link::LinkInfo`] (index, name, MAC, MTU, IFF flags, parent, kind); `Netlink::{list_links, link_by_name, link_by_index, set_link_up, delete_link}`; VMAC: [`link::VmacSpec`] (`vrrp.<VRID>` / `vrrp6.<VRID>`, MAC `00:00:5e:00:0{1,2}:<VRID>`), `Netlink::{create_vmac, delete_vmac}`, [`link::lower_all_rp_filter`] | `vrrp_vmac.c`, `vrrp_if_config.c` |
+//! | [`sysctl`] | `read`/`write` of `/proc/sys/<prefix>/<if>/<param>`; [`sysctl::SysctlChanges`] remembers originals and `restore()`s them | `vrrp_if_config.c` |
+//! | [`monitor`] | [`monitor::Monitor`] (rtnetlink groups link + IPv4/IPv6 addresses) → [`monitor::Event`]: `LinkUp`/`LinkDown`/`LinkDeleted {ifindex, name}`, `AddrAdded`/`AddrRemoved {ifindex, addr, prefix}`; [`monitor::EventDecoder`] is the pure part (seed it from `list_links`) | `keepalived_netlink.c` |
+//! | [`vrrp_socket`] | [`vrrp_socket::VrrpSocketV4`] (IP_HDRINCL: send whole IP packets from `vrrp::packet::encode_ipv4`; `recv` → bytes incl. IP header + [`vrrp_socket::ReceivedV4`] {source, dest, ttl}) and [`vrrp_socket::VrrpSocketV6`] (kernel-built header, IPV6_CHECKSUM at 6; `send(payload, source, dest, unicast hop limit)`; `recv` → payload + [`vrrp_socket::ReceivedV6`] {source, dest, hop_limit, ifindex}); [`vrrp_socket::SocketOptions`]: interface, protocol 112 / 51 (AH), multicast group or unicast source, SO_RCVBUF, kernel filter | `vrrp.c` `open_vrrp_{send,read}_socket()`, `vrrp_if.c` |
+//! | [`bpf`] | classic BPF receive filters: drop TTL/hop limit ≠ 255 (multicast) and version/type other than v2/v3 advert, in the kernel | — (ours) |
+//! | [`garp`] | [`garp::GarpSender`] (`send_garp`, `send_unsolicited_na`) over one PF_PACKET socket; pure builders [`garp::gratuitous_arp_frame`], [`garp::unsolicited_na_frame`], [`garp::icmpv6_checksum`]; [`garp::ipv6_forwarding`] for the NA Router flag | `vrrp_arp.c`, `vrrp_ndisc.c` |
+//!
+//! Shared types: [`MacAddr`], [`IfRef`] (index + name).
+//!
+//! Mapping to `vrrp::packet::RxMeta`: a [`vrrp_socket::ReceivedV4`] is
+//! `RxMeta::Ipv4` (the bytes carry the header); a
+//! [`vrrp_socket::ReceivedV6`] gives `RxMeta::Ipv6 { source, destination:
+//! dest, hop_limit }`.
+//!
+//! `unsafe` lives only in the private `sys` module (sockaddr_ll,
+//! IPV6_CHECKSUM, IP_MULTICAST_IF by index, AsyncFd registration).
 
 #[allow(unsafe_code)]
 mod sys;

@@ -794,3 +794,151 @@ async fn garp_and_unsolicited_na_are_seen_on_the_peer() {
     assert_eq!(na[58], 0xa0, "router + override");
     assert_eq!(&na[78..86], &[2, 1, 0, 0, 0x5e, 0, 2, 51]);
 }
+
+// ------------------------------------------------------------- more cases
+
+#[tokio::test(flavor = "current_thread")]
+async fn ipv6_vmac_has_no_autoconf_and_parent_derived_link_local() {
+    if !can_run() {
+        return;
+    }
+    let ns = Netns::new();
+    ns.local_veth("eth0", &[]);
+    let eth0 = if_ref(&ns, "eth0");
+    let eth0_mac = ns.mac_of("eth0");
+    let spec = VmacSpec::new(eth0, 52, true);
+    let vmac = ns.run(move || async move {
+        let nl = Netlink::new().expect("netlink");
+        let mut sysctls = SysctlChanges::new();
+        let vmac = nl
+            .create_vmac(&spec, &mut sysctls)
+            .await
+            .expect("create vmac");
+        sysctls.restore().expect("restore");
+        vmac
+    });
+    assert_eq!(vmac.link.name, "vrrp6.52");
+    assert_eq!(vmac.link.mac, Some(MacAddr([0, 0, 0x5e, 0, 2, 52])));
+    let details = ns.ip(&["-d", "link", "show", "vrrp6.52"]);
+    assert!(details.contains("addrgenmode none"), "{details}");
+    let addrs = ns.ip(&["-6", "addr", "show", "dev", "vrrp6.52"]);
+    let expected = linux::link::link_local_from_mac(eth0_mac);
+    assert!(addrs.contains(&format!("{expected}/64")), "{addrs}");
+    // No address derived from the shared virtual MAC.
+    assert!(!addrs.contains("fe80::200:5eff:fe00:234"), "{addrs}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn all_rp_filter_is_lowered_and_restored() {
+    if !can_run() {
+        return;
+    }
+    let ns = Netns::new();
+    ns.local_veth("eth0", &[]);
+    ns.exec(&[
+        "sh",
+        "-c",
+        "echo 2 > /proc/sys/net/ipv4/conf/all/rp_filter; echo 0 > /proc/sys/net/ipv4/conf/default/rp_filter; \
+         echo 0 > /proc/sys/net/ipv4/conf/eth0/rp_filter; echo 1 > /proc/sys/net/ipv4/conf/eth0p/rp_filter",
+    ]);
+    let mut sysctls = ns.run(|| async {
+        let mut sysctls = SysctlChanges::new();
+        linux::link::lower_all_rp_filter(&mut sysctls).expect("lower");
+        sysctls
+    });
+    assert_eq!(ns.read_sysctl("net/ipv4/conf/all/rp_filter"), "0");
+    // The effective value of each interface (max of all and its own) is kept.
+    assert_eq!(ns.read_sysctl("net/ipv4/conf/default/rp_filter"), "2");
+    assert_eq!(ns.read_sysctl("net/ipv4/conf/eth0/rp_filter"), "2");
+    assert_eq!(ns.read_sysctl("net/ipv4/conf/eth0p/rp_filter"), "2");
+    ns.run(move || async move { sysctls.restore().expect("restore") });
+    assert_eq!(ns.read_sysctl("net/ipv4/conf/all/rp_filter"), "2");
+    assert_eq!(ns.read_sysctl("net/ipv4/conf/default/rp_filter"), "0");
+    assert_eq!(ns.read_sysctl("net/ipv4/conf/eth0/rp_filter"), "0");
+    assert_eq!(ns.read_sysctl("net/ipv4/conf/eth0p/rp_filter"), "1");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn ipv6_unicast_advert_carries_configured_hop_limit() {
+    if !can_run() {
+        return;
+    }
+    let pair = Pair::new();
+    pair.a
+        .ip(&["addr", "add", "2001:db8::1/64", "dev", "va", "nodad"]);
+    pair.b
+        .ip(&["addr", "add", "2001:db8::2/64", "dev", "vb", "nodad"]);
+    let a_addr: Ipv6Addr = "2001:db8::1".parse().expect("literal");
+    let b_addr: Ipv6Addr = "2001:db8::2".parse().expect("literal");
+    let (va, vb) = (if_ref(&pair.a, "va"), if_ref(&pair.b, "vb"));
+    let unicast = move |ifr: IfRef, source: Ipv6Addr| SocketOptions {
+        interface: Some(ifr),
+        protocol: VrrpProtocol::Vrrp,
+        delivery: Delivery::Unicast { source },
+        receive_buffer: None,
+        kernel_filter: true,
+    };
+    let (opts_a, opts_b) = (unicast(va, a_addr), unicast(vb, b_addr));
+    let sender = pair
+        .a
+        .enter(move || VrrpSocketV6::open(&opts_a).expect("open A"));
+    let receiver = pair
+        .b
+        .enter(move || VrrpSocketV6::open(&opts_b).expect("open B"));
+
+    let advert = ipv6_advert(60);
+    sender
+        .send(&advert, a_addr, b_addr, Some(64))
+        .await
+        .expect("send");
+    let mut buf = [0u8; 1500];
+    let got = within("unicast IPv6 advert in B", receiver.recv(&mut buf))
+        .await
+        .expect("recv");
+    assert_eq!(
+        (got.source, got.dest, got.hop_limit),
+        (a_addr, Some(b_addr), Some(64))
+    );
+    assert_eq!(buf[1], 60);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn ah_protocol_socket_carries_protocol_51() {
+    if !can_run() {
+        return;
+    }
+    let pair = Pair::new();
+    pair.a.ip(&["addr", "add", "192.0.2.1/24", "dev", "va"]);
+    pair.b.ip(&["addr", "add", "192.0.2.2/24", "dev", "vb"]);
+    let (va, vb) = (if_ref(&pair.a, "va"), if_ref(&pair.b, "vb"));
+    let options = |ifr: IfRef| SocketOptions {
+        interface: Some(ifr),
+        protocol: VrrpProtocol::Ah,
+        delivery: Delivery::Multicast {
+            group: VRRP_GROUP_V4,
+        },
+        receive_buffer: None,
+        kernel_filter: true,
+    };
+    let (opts_a, opts_b) = (options(va), options(vb));
+    let sender = pair
+        .a
+        .enter(move || VrrpSocketV4::open(&opts_a).expect("open A"));
+    let receiver = pair
+        .b
+        .enter(move || VrrpSocketV4::open(&opts_b).expect("open B"));
+
+    let source = Ipv4Addr::new(192, 0, 2, 1);
+    let mut packet = ipv4_advert(source, VRRP_GROUP_V4, 255, 51);
+    packet[9] = 51;
+    // AH next header 112, then the AH payload: the filter must not look for
+    // a VRRP version byte here.
+    packet[20] = 112;
+    sender.send(&packet, VRRP_GROUP_V4).await.expect("send");
+    let mut buf = [0u8; 1500];
+    let got = within("AH packet in B", receiver.recv(&mut buf))
+        .await
+        .expect("recv");
+    assert_eq!((got.source, got.ttl), (source, 255));
+    assert_eq!(buf[9], 51);
+}
