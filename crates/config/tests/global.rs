@@ -707,3 +707,67 @@ fn checking_a_script_of_another_user_kills_keepalived_t() {
         !running_as_root()
     );
 }
+
+#[test]
+fn default_user_replay_follows_keepalived_pass_order() {
+    use config::model::global::ScriptUserEvent;
+    use config::span::{FileId, Span};
+    let at = |line| Span::line(FileId(0), line);
+    let mut cfg = config::Config::default();
+    // File order: a VRRP script (line 3) before global_defs' enable_script_security and
+    // a checker script (line 20). keepalived's passes: global_defs, checker, VRRP; and
+    // the later passes see enable_script_security wherever it is written.
+    cfg.global.enable_script_security = true;
+    cfg.global.script_user_log = vec![
+        ScriptUserEvent::Use {
+            span: at(3),
+            security: false,
+            domain: ScriptDomain::Vrrp,
+        },
+        ScriptUserEvent::Use {
+            span: at(20),
+            security: true,
+            domain: ScriptDomain::Checker,
+        },
+    ];
+    let mut diags = config::Diagnostics::default();
+    let system = host();
+    let options = LoadOptions::default();
+    let mut v = Validation {
+        cfg: &mut cfg,
+        diags: &mut diags,
+        system: &system,
+        options: &options,
+    };
+    script::replay_default_user(&mut v);
+    // Only the first use in pass order (the checker's) reports; both fail.
+    let reported: Vec<u32> = diags
+        .items
+        .iter()
+        .filter_map(|d| d.span.map(|s| s.line))
+        .collect();
+    assert_eq!(reported, vec![20]);
+    assert_eq!(cfg.global.script_user_resolved, vec![None, None]);
+    assert_eq!(script::default_user_for(&cfg, 0), None);
+
+    // Without script security the default is the loading process's ids.
+    cfg.global.enable_script_security = false;
+    cfg.global.script_user_log = vec![ScriptUserEvent::Use {
+        span: at(3),
+        security: false,
+        domain: ScriptDomain::Vrrp,
+    }];
+    let mut diags = config::Diagnostics::default();
+    let mut v = Validation {
+        cfg: &mut cfg,
+        diags: &mut diags,
+        system: &system,
+        options: &options,
+    };
+    script::replay_default_user(&mut v);
+    assert!(diags.items.is_empty());
+    assert_eq!(
+        script::default_user_for(&cfg, 0),
+        Some(system.process_ids())
+    );
+}
