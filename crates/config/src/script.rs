@@ -811,6 +811,7 @@ pub fn finish_script_security(v: &mut Validation<'_>, active: ActiveDomains) {
             }
         }
     }
+    crate::keywords::global::share_notify_fifos(v.cfg);
     let audit = v.cfg.global.script_audit;
     if !v.cfg.global.enable_script_security && audit.any_script && !audit.reported {
         v.cfg.global.script_audit.reported = true;

@@ -771,3 +771,17 @@ fn default_user_replay_follows_keepalived_pass_order() {
         Some(system.process_ids())
     );
 }
+
+#[test]
+fn shared_notify_fifos_follow_keepalived() {
+    let text = "global_defs {\n\
+        notify_fifo /tmp/ka.fifo root\n\
+        vrrp_notify_fifo /tmp/ka.fifo root\n\
+        lvs_notify_fifo /tmp/lvs.fifo root\n\
+        }\n";
+    let loaded = load_finished(text, &host(), none_active());
+    let g = &loaded.config.global;
+    assert_eq!(g.notify_fifo.name.as_deref(), Some("/tmp/ka.fifo"));
+    assert_eq!(g.vrrp_notify_fifo.name, None, "same as the global FIFO");
+    assert_eq!(g.lvs_notify_fifo.name.as_deref(), Some("/tmp/lvs.fifo"));
+}

@@ -2179,7 +2179,6 @@ pub fn validate(v: &mut Validation<'_>) {
     script::replay_default_user(v);
     check_startup_shutdown_users(v);
     drop_fifos_without_owner(v);
-    share_global_fifo(v);
 }
 
 /// For the integrator: `keepalived -t` enters `net_namespace` right after its global_defs
@@ -2276,20 +2275,26 @@ fn drop_fifos_without_owner(v: &mut Validation<'_>) {
     }
 }
 
-/// keepalived (init_global_data): a FIFO shared by global and vrrp/lvs is only used as
-/// the global one.
-fn share_global_fifo(v: &mut Validation<'_>) {
-    let global_name = v.cfg.global.notify_fifo.name.clone();
-    if let Some(name) = global_name {
-        for which in [Fifo::Vrrp, Fifo::Lvs] {
-            let fifo = match which {
-                Fifo::Vrrp => &mut v.cfg.global.vrrp_notify_fifo,
-                _ => &mut v.cfg.global.lvs_notify_fifo,
-            };
+/// keepalived's `init_global_data()` rules for FIFOs shared between processes: the
+/// VRRP and LVS FIFOs are not used when they are the global one, and when the VRRP and
+/// LVS FIFOs are the same only the VRRP one keeps its script. Run by
+/// [`script::finish_script_security`] after the scripts were checked, because
+/// `keepalived -t` checks them before applying these rules.
+pub(crate) fn share_notify_fifos(cfg: &mut crate::Config) {
+    let g = &mut cfg.global;
+    if let Some(name) = g.notify_fifo.name.clone() {
+        for fifo in [&mut g.vrrp_notify_fifo, &mut g.lvs_notify_fifo] {
             if fifo.name.as_deref() == Some(name.as_str()) {
                 fifo.name = None;
                 fifo.script = None;
             }
         }
+    }
+    if g.lvs_notify_fifo.name.is_some()
+        && g.lvs_notify_fifo.name == g.vrrp_notify_fifo.name
+        && g.lvs_notify_fifo.script.is_some()
+        && g.vrrp_notify_fifo.script.is_some()
+    {
+        g.lvs_notify_fifo.script = None;
     }
 }
