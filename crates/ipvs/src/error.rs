@@ -53,7 +53,7 @@ pub enum Target {
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Target::None => f.write_str("-"),
+            Target::None => f.write_str("(global)"),
             Target::Family(name) => write!(f, "genl family {name:?}"),
             Target::Service(key) => write!(f, "service {key}"),
             Target::Dest(svc, dest) => write!(f, "service {svc} real server {dest}"),
@@ -113,6 +113,10 @@ pub enum Error {
     },
     #[error("{cmd}: no reply from the kernel within the receive timeout")]
     Timeout { cmd: IpvsCmd },
+    /// The controller's answer to the "IPVS" family lookup was malformed,
+    /// or it did not come in time.
+    #[error("resolving the generic netlink family \"IPVS\": {0}")]
+    Resolve(String),
 }
 
 impl Error {
@@ -138,7 +142,61 @@ impl Error {
             Error::NotFound { errno, .. }
             | Error::PermissionDenied { errno, .. }
             | Error::Kernel { errno, .. } => Some(*errno),
-            Error::Encode { .. } | Error::Decode { .. } | Error::Timeout { .. } => None,
+            Error::Encode { .. }
+            | Error::Decode { .. }
+            | Error::Timeout { .. }
+            | Error::Resolve(_) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AddressFamily, Protocol};
+
+    #[test]
+    fn kernel_errnos_map_to_typed_errors_with_context() {
+        let key = ServiceKey::Addr {
+            protocol: Protocol::Udp,
+            addr: std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            port: 53,
+        };
+        let target = Target::Service(key);
+        let err = Error::from_kernel(IpvsCmd::NewService, target.clone(), Errno::EEXIST);
+        assert!(matches!(err, Error::AlreadyExists { .. }));
+        assert_eq!(
+            err.to_string(),
+            "IPVS_CMD_NEW_SERVICE service UDP [::1]:53: already exists"
+        );
+        for (errno, found) in [
+            (Errno::ESRCH, true),
+            (Errno::ENOENT, true),
+            (Errno::EIO, false),
+        ] {
+            let err = Error::from_kernel(IpvsCmd::DelService, target.clone(), errno);
+            assert_eq!(matches!(err, Error::NotFound { .. }), found, "{errno}");
+            assert_eq!(err.errno(), Some(errno));
+        }
+        assert!(matches!(
+            Error::from_kernel(IpvsCmd::Flush, Target::None, Errno::EINVAL),
+            Error::InvalidArgument { .. }
+        ));
+        assert!(matches!(
+            Error::from_kernel(IpvsCmd::Flush, Target::None, Errno::EPERM),
+            Error::PermissionDenied { .. }
+        ));
+        let other = Error::from_kernel(IpvsCmd::Flush, Target::None, Errno::ERANGE);
+        assert!(matches!(other, Error::Kernel { .. }));
+        assert!(
+            other
+                .to_string()
+                .starts_with("IPVS_CMD_FLUSH (global): kernel error")
+        );
+        let fwm = Target::Service(ServiceKey::Fwmark {
+            family: AddressFamily::Inet,
+            mark: 3,
+        });
+        assert_eq!(fwm.to_string(), "service FWM 3");
     }
 }

@@ -101,13 +101,8 @@ impl Ipvs {
             .map_err(|e| match e {
                 RequestError::Os(errno) => Error::Socket(errno),
                 RequestError::Kernel(errno) => Error::Unavailable(errno),
-                RequestError::Timeout => Error::Timeout {
-                    cmd: IpvsCmd::GetInfo,
-                },
-                RequestError::Malformed(source) => Error::Decode {
-                    cmd: IpvsCmd::GetInfo,
-                    source,
-                },
+                RequestError::Timeout => Error::Resolve("no answer".into()),
+                RequestError::Malformed(source) => Error::Resolve(source.to_string()),
             })?;
         Ok(Ipvs { socket, family_id })
     }

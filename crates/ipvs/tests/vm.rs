@@ -24,6 +24,8 @@ use ipvs::{
 static KERNEL: Mutex<()> = Mutex::new(());
 
 struct Env {
+    started: Instant,
+    name: String,
     ipvs: Ipvs,
     _serial: MutexGuard<'static, ()>,
 }
@@ -57,6 +59,8 @@ fn env(test: &str) -> Option<Env> {
         ipvs.del_daemon(daemon.state).unwrap();
     }
     Some(Env {
+        started: Instant::now(),
+        name: test.to_string(),
         ipvs,
         _serial: serial,
     })
@@ -67,6 +71,16 @@ fn env(test: &str) -> Option<Env> {
 fn skip_note(note: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "{note}");
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        skip_note(&format!(
+            "vm test {}: {:.2?}",
+            self.name,
+            self.started.elapsed()
+        ));
+    }
 }
 
 fn ipvsadm(args: &[&str]) -> String {
