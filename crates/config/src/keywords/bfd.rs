@@ -46,7 +46,7 @@ struct Session {
     multiplier: u8,
     passive: bool,
     ttl: u8,
-    max_hops: i32,
+    max_hops: u8,
     span: Span,
 }
 
@@ -208,14 +208,14 @@ fn bfd_instance_end(ctx: &mut Ctx<'_>) -> HandlerResult {
     if session.ttl == 0 {
         session.ttl = if neighbor.is_ipv4() { 255 } else { 64 };
     }
-    if session.max_hops > i32::from(session.ttl) {
+    if session.max_hops > session.ttl {
         ctx.report(
             Level::GeneralError,
             format!(
                 "BFD instance {name}: max_hops exceeds ttl/hoplimit - setting it to ttl/hoplimit"
             ),
         );
-        session.max_hops = i32::from(session.ttl);
+        session.max_hops = session.ttl;
     }
     ctx.cfg.bfd.instances.push(BfdInstance {
         name,
@@ -408,7 +408,8 @@ fn max_hops(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     match ctx.read_int(line, 1, -1, max)? {
         Some(v) => {
             if let Some(s) = session(ctx) {
-                s.max_hops = v;
+                // keepalived keeps it in a byte: -1 becomes 255.
+                s.max_hops = u8::try_from(v.rem_euclid(256)).unwrap_or(u8::MAX);
             }
         }
         None => ctx.report(

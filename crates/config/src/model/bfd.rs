@@ -37,8 +37,9 @@ pub struct BfdInstance {
     pub passive: bool,
     /// TTL / hop limit to send with (default 255 for IPv4, 64 for IPv6).
     pub ttl: u8,
-    /// -1 = do not check; 0 = only directly connected.
-    pub max_hops: i32,
+    /// Maximum hops a received packet may have crossed (keepalived stores it in a
+    /// byte, so `max_hops -1` is 255, then limited to `ttl`).
+    pub max_hops: u8,
     /// Whether the VRRP / checker processes receive this session's events.
     pub to_vrrp: bool,
     pub to_checker: bool,
