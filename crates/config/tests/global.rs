@@ -78,7 +78,7 @@ fn defaults_are_keepalived_defaults() {
     assert_eq!(g.vrrp_down_timer_adverts, 3);
     assert_eq!(g.smtp_connect_timeout, Duration::from_secs(30));
     assert_eq!(g.min_auto_priority_delay_us, 1_000_000);
-    assert_eq!(g.vrrp_rlimit_rttime, 10_000);
+    assert_eq!(g.vrrp_rlimit_rttime_us, 10_000);
     assert_eq!(g.vrrp_rx_bufs_multiplier, 3);
     assert_eq!(g.nftables_ipvs_start_fwmark, 1000);
     assert_eq!(g.smtp_alert, None);
@@ -129,7 +129,7 @@ fn vrrp_family() {
     assert_eq!(g.vrrp_garp_interval, Duration::from_micros(1000));
     assert_eq!(g.vrrp_gna_interval, Duration::from_micros(2));
     assert_eq!(g.vrrp_down_timer_adverts, 5);
-    assert_eq!(g.vrrp_garp_extra_if, Some(30));
+    assert_eq!(g.vrrp_garp_extra_if, Some(Duration::from_secs(30)));
     assert!(g.vrrp_garp_extra_if_all);
     assert!(g.vrrp_lower_prio_no_advert && !g.vrrp_higher_prio_send_advert);
     assert!(g.vrrp_check_unicast_src && g.vrrp_skip_check_adv_addr);
@@ -179,7 +179,7 @@ fn process_and_scheduling_family() {
     assert_eq!(g.bfd_rt_priority, Some(50));
     assert_eq!(g.vrrp_cpu_affinity, vec![0]);
     assert_eq!(
-        g.checker_rlimit_rttime, 2,
+        g.checker_rlimit_rttime_us, 2,
         "1 is raised to 2 as keepalived does"
     );
     assert_eq!(g.max_auto_priority, 99);
@@ -259,9 +259,9 @@ fn deprecated_synonyms_map_to_the_same_field() {
     );
     let g = &loaded.config.global;
     assert_eq!(g.lvs_flush_on_stop, LvsFlushOnStop::Full);
-    assert_eq!(g.vrrp_garp_extra_if, Some(10));
+    assert_eq!(g.vrrp_garp_extra_if, Some(Duration::from_secs(10)));
     assert!(g.enable_snmp_vrrp);
-    assert_eq!(g.vrrp_rlimit_rttime, 5000);
+    assert_eq!(g.vrrp_rlimit_rttime_us, 5000);
     assert_eq!(g.checker_process_name.as_deref(), Some("lvs"));
     // keepalived reports only vrrp_vmac_garp_intvl (CONFIG_DEPRECATED); the others are
     // log messages.
@@ -334,7 +334,7 @@ fn root_keywords() {
     assert_eq!(g.net_namespace.as_deref(), Some("blue"));
     assert_eq!(g.instance.as_deref(), Some("one"));
     assert_eq!(g.net_namespace_ipvs.as_deref(), Some(""));
-    assert_eq!(g.child_wait_time, Some(4));
+    assert_eq!(g.child_wait_time, Some(Duration::from_secs(4)));
     assert!(g.use_pid_dir && g.linkbeat_use_polling && g.namespace_with_ipsets);
     // duplicate namespace, then a root-only keyword inside global_defs is unknown.
     assert_eq!(
@@ -360,7 +360,7 @@ fn script_parsing_forms() {
     assert_eq!(startup.group.as_deref(), Some("nogroup"));
     assert_eq!(startup.span.line, 2);
     assert_eq!(startup.domain, ScriptDomain::Global);
-    assert_eq!(g.startup_script_timeout, Some(10));
+    assert_eq!(g.startup_script_timeout, Some(Duration::from_secs(10)));
     let shutdown = g.shutdown_script.as_ref().expect("shutdown script");
     assert_eq!(shutdown.args, vec!["/bin/true"]);
     assert_eq!(shutdown.user, None);

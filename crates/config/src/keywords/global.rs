@@ -349,7 +349,7 @@ fn instance(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
 
 fn child_wait_time(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     match ctx.read_unsigned(line, 1, 0, u32::MAX)? {
-        Some(v) => ctx.cfg.global.child_wait_time = Some(v),
+        Some(v) => ctx.cfg.global.child_wait_time = Some(secs(v)),
         None => ctx.report(
             Level::GeneralError,
             format!("invalid child_wait_time '{}'", line.word(1).unwrap_or("")),
@@ -579,10 +579,10 @@ fn startup_shutdown_script(ctx: &mut Ctx<'_>, line: &Line, startup: bool) -> Han
     let global = &mut ctx.cfg.global;
     if startup {
         global.startup_script = Some(script);
-        global.startup_script_timeout.get_or_insert(10);
+        global.startup_script_timeout.get_or_insert(secs(10));
     } else {
         global.shutdown_script = Some(script);
-        global.shutdown_script_timeout.get_or_insert(10);
+        global.shutdown_script_timeout.get_or_insert(secs(10));
     }
     Ok(())
 }
@@ -615,9 +615,9 @@ fn script_timeout(ctx: &mut Ctx<'_>, line: &Line, startup: bool) -> HandlerResul
         return Ok(());
     };
     if startup {
-        ctx.cfg.global.startup_script_timeout = Some(delay);
+        ctx.cfg.global.startup_script_timeout = Some(secs(delay));
     } else {
-        ctx.cfg.global.shutdown_script_timeout = Some(delay);
+        ctx.cfg.global.shutdown_script_timeout = Some(secs(delay));
     }
     Ok(())
 }
@@ -847,9 +847,9 @@ fn rt_rlimit(ctx: &mut Ctx<'_>, line: &Line, process: Process) -> HandlerResult 
     };
     let global = &mut ctx.cfg.global;
     match process {
-        Process::Vrrp => global.vrrp_rlimit_rttime = limit,
-        Process::Checker => global.checker_rlimit_rttime = limit,
-        Process::Bfd => global.bfd_rlimit_rttime = limit,
+        Process::Vrrp => global.vrrp_rlimit_rttime_us = limit,
+        Process::Checker => global.checker_rlimit_rttime_us = limit,
+        Process::Bfd => global.bfd_rlimit_rttime_us = limit,
     }
     Ok(())
 }
@@ -1428,7 +1428,7 @@ fn vrrp_garp_extra_if(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
         );
         return Ok(());
     }
-    ctx.cfg.global.vrrp_garp_extra_if = Some(delay);
+    ctx.cfg.global.vrrp_garp_extra_if = Some(secs(delay));
     Ok(())
 }
 

@@ -35,7 +35,7 @@ pub struct GlobalConfig {
     /// `instance NAME`.
     pub instance: Option<String>,
     /// `child_wait_time SECS`.
-    pub child_wait_time: Option<u32>,
+    pub child_wait_time: Option<Duration>,
 
     // ---- Process names ---------------------------------------------------------------
     /// `process_name`.
@@ -79,11 +79,11 @@ pub struct GlobalConfig {
     /// `startup_script "CMD ARGS" [USER [GROUP]]`.
     pub startup_script: Option<Script>,
     /// `startup_script_timeout SECS` (1..=1000; 10 once a script is set).
-    pub startup_script_timeout: Option<u32>,
+    pub startup_script_timeout: Option<Duration>,
     /// `shutdown_script`.
     pub shutdown_script: Option<Script>,
     /// `shutdown_script_timeout SECS`.
-    pub shutdown_script_timeout: Option<u32>,
+    pub shutdown_script_timeout: Option<Duration>,
 
     // ---- Scheduling ------------------------------------------------------------------
     /// `max_auto_priority [PRIO]`: 0 = not set, -1 = disabled.
@@ -99,7 +99,7 @@ pub struct GlobalConfig {
     /// `vrrp_cpu_affinity CPU...`.
     pub vrrp_cpu_affinity: Vec<u32>,
     /// `vrrp_rlimit_rttime` / deprecated `vrrp_rlimit_rtime` (µs).
-    pub vrrp_rlimit_rttime: u64,
+    pub vrrp_rlimit_rttime_us: u64,
     /// `checker_priority`.
     pub checker_priority: i8,
     /// `checker_no_swap`.
@@ -109,7 +109,7 @@ pub struct GlobalConfig {
     /// `checker_cpu_affinity`.
     pub checker_cpu_affinity: Vec<u32>,
     /// `checker_rlimit_rttime` / `checker_rlimit_rtime`.
-    pub checker_rlimit_rttime: u64,
+    pub checker_rlimit_rttime_us: u64,
     /// `bfd_priority`.
     pub bfd_priority: i8,
     /// `bfd_no_swap`.
@@ -119,7 +119,7 @@ pub struct GlobalConfig {
     /// `bfd_cpu_affinity`.
     pub bfd_cpu_affinity: Vec<u32>,
     /// `bfd_rlimit_rttime` / `bfd_rlimit_rtime`.
-    pub bfd_rlimit_rttime: u64,
+    pub bfd_rlimit_rttime_us: u64,
 
     // ---- Interfaces ------------------------------------------------------------------
     /// `dynamic_interfaces [allow_if_changes]`.
@@ -168,8 +168,8 @@ pub struct GlobalConfig {
     pub vrrp_gna_interval: Duration,
     /// `vrrp_min_garp [BOOL]` (already applied to the garp fields above).
     pub vrrp_min_garp: bool,
-    /// `vrrp_garp_extra_if [all] SECS` / deprecated `vrrp_vmac_garp_intvl`: seconds.
-    pub vrrp_garp_extra_if: Option<u32>,
+    /// `vrrp_garp_extra_if [all] SECS` / deprecated `vrrp_vmac_garp_intvl`.
+    pub vrrp_garp_extra_if: Option<Duration>,
     /// `vrrp_garp_extra_if all`.
     pub vrrp_garp_extra_if_all: bool,
     /// `vrrp_lower_prio_no_advert [BOOL]`.
@@ -342,17 +342,17 @@ impl Default for GlobalConfig {
             vrrp_no_swap: false,
             vrrp_rt_priority: None,
             vrrp_cpu_affinity: Vec::new(),
-            vrrp_rlimit_rttime: RT_RLIMIT_DEFAULT,
+            vrrp_rlimit_rttime_us: RT_RLIMIT_DEFAULT,
             checker_priority: 0,
             checker_no_swap: false,
             checker_rt_priority: None,
             checker_cpu_affinity: Vec::new(),
-            checker_rlimit_rttime: RT_RLIMIT_DEFAULT,
+            checker_rlimit_rttime_us: RT_RLIMIT_DEFAULT,
             bfd_priority: 0,
             bfd_no_swap: false,
             bfd_rt_priority: None,
             bfd_cpu_affinity: Vec::new(),
-            bfd_rlimit_rttime: RT_RLIMIT_DEFAULT,
+            bfd_rlimit_rttime_us: RT_RLIMIT_DEFAULT,
             dynamic_interfaces: false,
             dynamic_interfaces_allow_if_changes: false,
             default_interface: None,
