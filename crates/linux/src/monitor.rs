@@ -14,6 +14,7 @@ use futures::channel::mpsc::UnboundedReceiver;
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::LinkFlags;
+use netlink_sys::AsyncSocket;
 use rtnetlink::MulticastGroup;
 
 use crate::addr::InterfaceAddress;
@@ -62,6 +63,10 @@ pub enum Event {
         /// Its prefix length.
         prefix: u8,
     },
+    /// The kernel dropped notifications (ENOBUFS: our receive buffer was
+    /// full). State may have changed unseen: re-read links and addresses
+    /// (`Netlink::list_links` / `list_addresses`) and re-seed the decoder.
+    Overrun,
 }
 
 /// Turns notifications into [`Event`]s, remembering each link's last state
@@ -130,6 +135,9 @@ impl EventDecoder {
     }
 }
 
+/// SO_RCVBUF of the monitor socket.
+const MONITOR_RECEIVE_BUFFER: usize = 1024 * 1024;
+
 type Notifications =
     UnboundedReceiver<(NetlinkMessage<RouteNetlinkMessage>, netlink_sys::SocketAddr)>;
 
@@ -145,13 +153,25 @@ impl Monitor {
     /// Subscribes in the calling thread's network namespace and spawns the
     /// connection task on the current tokio runtime.
     pub fn new() -> Result<Self, NetlinkError> {
+        Self::with_receive_buffer(MONITOR_RECEIVE_BUFFER)
+    }
+
+    /// As [`Monitor::new`], with the socket receive buffer (SO_RCVBUF) size.
+    pub fn with_receive_buffer(bytes: usize) -> Result<Self, NetlinkError> {
         let groups = [
             MulticastGroup::Link,
             MulticastGroup::Ipv4Ifaddr,
             MulticastGroup::Ipv6Ifaddr,
         ];
-        let (connection, _handle, notifications) =
+        let (mut connection, _handle, notifications) =
             rtnetlink::new_multicast_connection(&groups).map_err(NetlinkError::Open)?;
+        // keepalived enlarges its monitor socket's buffer too: an interface
+        // flap with many addresses is a burst of notifications.
+        connection
+            .socket_mut()
+            .socket_mut()
+            .set_rx_buf_sz(bytes)
+            .map_err(NetlinkError::Open)?;
         tokio::spawn(connection);
         Ok(Self {
             notifications,
@@ -172,10 +192,18 @@ impl Monitor {
                 return Some(event);
             }
             let (message, _from) = self.notifications.next().await?;
-            if let NetlinkPayload::InnerMessage(inner) = message.payload
-                && let Some(event) = self.decoder.decode(&inner)
-            {
-                self.pending.push_back(event);
+            match message.payload {
+                NetlinkPayload::InnerMessage(inner) => {
+                    if let Some(event) = self.decoder.decode(&inner) {
+                        self.pending.push_back(event);
+                    }
+                }
+                NetlinkPayload::Overrun(_) => {
+                    // Link states we remember may be stale now.
+                    self.decoder.link_up.clear();
+                    self.pending.push_back(Event::Overrun);
+                }
+                _ => {}
             }
         }
     }

@@ -507,6 +507,28 @@ async fn monitor_reports_link_down_and_address_removal() {
     );
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn monitor_reports_overrun_when_notifications_are_lost() {
+    if !can_run() {
+        return;
+    }
+    let ns = Netns::new();
+    ns.local_veth("d0", &[]);
+    // The smallest buffer the kernel allows, not read while 200 addresses
+    // arrive (the monitor task cannot run while this thread runs `ip`).
+    let mut monitor = ns.enter(|| Monitor::with_receive_buffer(0).expect("monitor"));
+    let batch: String = (1..=200)
+        .map(|i| format!("addr add 198.51.100.{i}/32 dev d0\n"))
+        .collect();
+    let path = std::env::temp_dir().join(format!("{}-batch", ns.name));
+    std::fs::write(&path, batch).expect("write batch");
+    let result =
+        std::panic::catch_unwind(|| ns.ip(&["-batch", path.to_str().expect("utf-8 path")]));
+    let _ = std::fs::remove_file(&path);
+    result.expect("ip -batch");
+    next_matching(&mut monitor, "overrun", |e| *e == Event::Overrun).await;
+}
+
 // ----------------------------------------------------------- VRRP sockets
 
 /// An IPv4 VRRPv3 advert with its IP header, as the codec would build it
