@@ -304,7 +304,7 @@ fn new_script(args: Vec<String>, span: Span) -> Script {
 
 /// keepalived's `notify_script_init()`: word `first_word` (normally 1) of the line is the
 /// command with its arguments (split again with quoting), optionally followed by USER
-/// [GROUP]. Without USER the script takes the default script user (recorded here).
+/// `[GROUP]`. Without USER the script takes the default script user (recorded here).
 /// A missing command word aborts parsing, as in keepalived. `Ok(None)` when keepalived
 /// would ignore the script (empty or unparsable command).
 pub fn parse_script(

@@ -7,6 +7,13 @@
 //! reports at its line with the same level; `log_message()`-only remarks are
 //! [`Level::Note`]. A missing word that keepalived reads unconditionally
 //! (`strvec_slot()`) aborts parsing, like keepalived's exit.
+//!
+//! What the integrator wires around `keepalived -t` (see each item's doc):
+//! - [`validate`] runs before the other domains' validation (script users);
+//! - [`validate_after_abort`] when parsing aborted (global_defs errors still count);
+//! - [`unenterable_net_namespace`]: keepalived stops after global_defs with exit 0;
+//! - [`crate::script::finish_script_security`] once at the end (SECURITY VIOLATION);
+//! - `GlobalConfig::script_audit.config_test_killed`: keepalived dies with 143.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
