@@ -649,8 +649,7 @@ fn dns_name(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
         return Ok(());
     }
     let word = ctx.arg(line, 1)?.to_string();
-    // An empty label: a leading '.' (other than the root ".") or "..".
-    let empty_label = (word.starts_with('.') && word.len() > 1) || word.contains("..");
+    let empty_label = dns_name_has_empty_label(&word);
     if empty_label {
         ctx.report(
             Level::GeneralError,
@@ -665,6 +664,34 @@ fn dns_name(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
         *name = word;
     }
     Ok(())
+}
+
+/// keepalived's empty-label test for a DNS_CHECK name: a leading '.' (other than the
+/// root "."), or a '.' following the first character or any '.'. keepalived looks at
+/// the second character before looking for dots, so a one-character first label
+/// ("a.example.com") is rejected too.
+fn dns_name_has_empty_label(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    if bytes.first() == Some(&b'.') && bytes.len() > 1 {
+        return true;
+    }
+    if bytes.is_empty() {
+        return false;
+    }
+    let positions = std::iter::once(0).chain(
+        bytes
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter(|(_, b)| **b == b'.')
+            .map(|(i, _)| i),
+    );
+    for p in positions {
+        if bytes.get(p + 1) == Some(&b'.') {
+            return true;
+        }
+    }
+    false
 }
 
 fn dns_close(ctx: &mut Ctx<'_>) -> HandlerResult {
@@ -1196,7 +1223,6 @@ const REGEX_OPTIONS: &[&str] = &[
     "dotall",
     "dupnames",
     "extended",
-    "extended_more",
     "firstline",
     "match_unset_backref",
     "multiline",
@@ -1209,6 +1235,10 @@ const REGEX_OPTIONS: &[&str] = &[
     "ucp",
     "ungreedy",
     "utf",
+    "never_backslash_c",
+    "alt_circumflex",
+    "alt_verbnames",
+    "use_offset_limit",
 ];
 
 fn url_regex_options(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
@@ -1484,6 +1514,17 @@ fn bfd_close(ctx: &mut Ctx<'_>) -> HandlerResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dns_empty_labels_as_keepalived_sees_them() {
+        assert!(!dns_name_has_empty_label("example.com"));
+        assert!(!dns_name_has_empty_label("."));
+        assert!(!dns_name_has_empty_label("x"));
+        assert!(dns_name_has_empty_label("a.example.com"));
+        assert!(dns_name_has_empty_label(".."));
+        assert!(dns_name_has_empty_label(".com"));
+        assert!(dns_name_has_empty_label("ab..com"));
+    }
 
     #[test]
     fn hex_strings() {
