@@ -785,3 +785,28 @@ fn shared_notify_fifos_follow_keepalived() {
     assert_eq!(g.vrrp_notify_fifo.name, None, "same as the global FIFO");
     assert_eq!(g.lvs_notify_fifo.name.as_deref(), Some("/tmp/lvs.fifo"));
 }
+
+#[test]
+fn global_defs_errors_survive_a_later_abort() {
+    let options = LoadOptions::default();
+    let system = host();
+    let mut loaded = config::load_str(
+        "keepalived.conf",
+        "global_defs {\n script_user ghost\n}\nglobal_defs {\n vrrp_version\n}\n",
+        &options,
+        &system,
+    );
+    assert!(loaded.diags.aborted);
+    let mut v = Validation {
+        cfg: &mut loaded.config,
+        diags: &mut loaded.diags,
+        system: &system,
+        options: &options,
+    };
+    config::keywords::global::validate_after_abort(&mut v);
+    assert_eq!(
+        flagged(&loaded),
+        vec![(Level::MissingParameter, 5), (Level::GeneralError, 2)]
+    );
+    assert_eq!(loaded.exit_code(), 2);
+}
