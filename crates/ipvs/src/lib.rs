@@ -8,7 +8,8 @@
 //!    [`IpvsMessage`] with `emit`/`parse`, plus conversions from and to the
 //!    model (`service_nlas`, `service_from_nlas`, ...). Requests are encoded
 //!    exactly like ipvsadm 1.31 (libipvs) encodes them; `tests/golden.rs`
-//!    compares against bytes captured from ipvsadm with strace.
+//!    compares against bytes captured from ipvsadm with strace, and decodes
+//!    captured kernel replies.
 //! 2. **Transport** ([`socket::GenlSocket`]): a synchronous `NETLINK_GENERIC`
 //!    socket (via `nix`, no `unsafe`), family resolution
 //!    (`CTRL_CMD_GETFAMILY "IPVS"`), ACK/error handling, multipart dumps.

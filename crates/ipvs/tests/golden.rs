@@ -1,8 +1,10 @@
 //! Golden-byte tests: our requests against the generic netlink messages
 //! ipvsadm 1.31 sent for the same operation, captured with strace in the
 //! ipvs-vm guest by `testdata/capture-golden.sh` into
-//! `testdata/ipvsadm-golden.txt` (genl header + attributes, no nlmsghdr).
-//! No root or IPVS needed.
+//! `testdata/ipvsadm-golden.txt` (genl header + attributes, no nlmsghdr);
+//! and the decoders against the kernel's (Linux 6.1) replies to ipvsadm's
+//! listings, captured by `testdata/capture-replies.sh` into
+//! `testdata/kernel-replies.txt`. No root or IPVS needed.
 #![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
 
 use std::collections::BTreeMap;
@@ -494,4 +496,129 @@ fn ipvsadm_bytes_decode_to_the_model() {
             udp: 300
         }
     );
+}
+
+/// Kernel replies captured by `testdata/capture-replies.sh`: block name ->
+/// the IPVS messages ipvsadm received, parsed.
+fn load_replies() -> BTreeMap<String, Vec<IpvsMessage>> {
+    let text = include_str!("../testdata/kernel-replies.txt");
+    let mut replies = BTreeMap::new();
+    for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) {
+        let mut name = String::new();
+        let mut messages = Vec::new();
+        for line in block.lines() {
+            let (key, value) = line.split_once(' ').unwrap();
+            match key {
+                "reply" => name = value.to_string(),
+                "cmd" => {}
+                "message" => messages.push(
+                    IpvsMessage::parse(&hex(value))
+                        .unwrap_or_else(|e| panic!("{name}: kernel message does not parse: {e}")),
+                ),
+                other => panic!("unknown key {other}"),
+            }
+        }
+        replies.insert(name, messages);
+    }
+    replies
+}
+
+fn replies_with(messages: &[IpvsMessage], cmd: IpvsCmd) -> Vec<&IpvsMessage> {
+    messages.iter().filter(|m| m.cmd == cmd).collect()
+}
+
+fn zero_stats_service(svc: Service) -> Service {
+    Service {
+        flags: svc.flags | ServiceFlags::HASHED,
+        stats: Some(ipvs::Stats::default()),
+        ..svc
+    }
+}
+
+fn zero_counters_dest(dest: Dest) -> Dest {
+    Dest {
+        counters: Some(ipvs::DestCounters::default()),
+        ..dest
+    }
+}
+
+#[test]
+fn kernel_replies_decode_to_the_model() {
+    let replies = load_replies();
+    let listing = &replies["info_and_services"];
+
+    let info = replies_with(listing, IpvsCmd::SetInfo)[0].info().unwrap();
+    assert_eq!(info.version_triple(), (1, 2, 1));
+    assert_eq!(info.conn_table_size, 4096);
+
+    // A service dump: the kernel adds HASHED and both statistics nests.
+    let services: Vec<Service> = replies_with(listing, IpvsCmd::NewService)
+        .iter()
+        .map(|m| service_from_nlas(m.service().unwrap()).unwrap())
+        .collect();
+    let want = vec![
+        zero_stats_service(svc_tcp4_rr()),
+        zero_stats_service(svc_tcp6()),
+        zero_stats_service(svc_udp4_ops_pe()),
+        zero_stats_service(svc_fwmark6()),
+    ];
+    assert_eq!(services, want);
+
+    let dests_of = |name: &str, family: AddressFamily| -> Vec<Dest> {
+        let messages = &replies[name];
+        assert_eq!(replies_with(messages, IpvsCmd::NewService).len(), 1);
+        replies_with(messages, IpvsCmd::NewDest)
+            .iter()
+            .map(|m| dest_from_nlas(m.dest().unwrap(), family).unwrap())
+            .collect()
+    };
+    let gre_weight_0 = Dest {
+        weight: 0,
+        ..dest_gre()
+    };
+    assert_eq!(
+        dests_of("service_tcp4_with_dests", AddressFamily::Inet),
+        [
+            gre_weight_0,
+            dest_gue(),
+            dest_ipip(),
+            dest_masq(),
+            dest_route()
+        ]
+        .into_iter()
+        .map(zero_counters_dest)
+        .collect::<Vec<_>>()
+    );
+    // An IPv4 tunnel real server in an IPv6 service: its own family attribute wins.
+    let v4_in_v6 = Dest::new(ip("192.0.2.10"), 443, Forwarding::IPIP, 4);
+    assert_eq!(
+        dests_of("service_tcp6_mixed_dests", AddressFamily::Inet6),
+        [v4_in_v6, dest6()]
+            .into_iter()
+            .map(zero_counters_dest)
+            .collect::<Vec<_>>()
+    );
+
+    let timeouts = replies_with(&replies["timeouts"], IpvsCmd::SetConfig)[0].timeouts();
+    assert_eq!(
+        timeouts,
+        Timeouts {
+            tcp: 1000,
+            tcp_fin: 60,
+            udp: 200
+        }
+    );
+
+    let daemons: Vec<Daemon> = replies_with(&replies["daemons"], IpvsCmd::NewDaemon)
+        .iter()
+        .map(|m| wire::daemon_from_nlas(m.daemon().unwrap()).unwrap())
+        .collect();
+    let master_with_kernel_defaults = Daemon {
+        max_len: Some(1472),
+        group: Some(ip("224.0.0.81")),
+        port: Some(8848),
+        ttl: Some(1),
+        ..daemon_master()
+    };
+    assert_eq!(daemons, [master_with_kernel_defaults, daemon_backup_full()]);
 }
