@@ -158,7 +158,11 @@ fn destination_family(ctx: &mut Ctx<'_>) -> Option<Family> {
         return host_ip.as_ref().map(Family::of).or(rs_family);
     }
     let rs_addr = last_rs(ctx).map(|rs| rs.addr);
+    let cleared = ctx.state.check.destination_cleared;
     let checker = current(ctx)?;
+    if cleared {
+        return None;
+    }
     if let Some(ip) = &checker.common.connect_ip {
         return Some(Family::of(ip));
     }
@@ -178,6 +182,7 @@ fn bindto_family(ctx: &mut Ctx<'_>) -> Option<Family> {
 /// Appends a new checker to the current real server.
 fn open(ctx: &mut Ctx<'_>, line: &Line, kind: CheckerKind) {
     ctx.state.check.checker_dropped = false;
+    ctx.state.check.destination_cleared = false;
     ctx.state.check.smtp_host = None;
     if let Some(rs) = last_rs(ctx) {
         rs.checkers.push(Checker {
@@ -200,10 +205,22 @@ fn drop_current(ctx: &mut Ctx<'_>) {
     }
 }
 
-/// keepalived's `check_conn_opts()`: an IPv6 link-local destination needs `bind_if`.
-/// Reported at the current (block-closing) line. `rs_addr` is the default destination.
+/// keepalived's `check_conn_opts()` for a checker: an IPv6 link-local destination
+/// needs `bind_if`. The destination is `connect_ip`, else the real server's address,
+/// unless keepalived cleared it (an invalid `connect_ip`). Reported at the current
+/// (block-closing) line.
 fn connection_ok(ctx: &mut Ctx<'_>, common: &CheckerCommon, rs_addr: Option<IpAddr>) -> bool {
-    let Some(dst) = common.connect_ip.or(rs_addr) else {
+    let rs_addr = if ctx.state.check.destination_cleared {
+        None
+    } else {
+        rs_addr
+    };
+    link_local_ok(ctx, common.connect_ip.or(rs_addr), common)
+}
+
+/// The link-local part of `check_conn_opts()` for a known destination.
+fn link_local_ok(ctx: &mut Ctx<'_>, dst: Option<IpAddr>, common: &CheckerCommon) -> bool {
+    let Some(dst) = dst else {
         return true;
     };
     if is_link_local_v6(&dst) && common.bind_if.is_none() {
@@ -233,11 +250,19 @@ fn conn_close(ctx: &mut Ctx<'_>) -> HandlerResult {
 
 fn co_ip(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     let word = ctx.arg(line, 1)?.to_string();
+    let in_host = ctx.state.check.smtp_host.is_some();
     let Ok((addr, _)) = parse_sockaddr(ctx, &word, None, line.span_of(1)) else {
         ctx.report(
             Level::GeneralError,
             format!("invalid connect_ip address '{word}' - ignoring"),
         );
+        // keepalived's parse failure leaves the destination without a family.
+        with_connection(ctx, |co| co.connect_ip = None);
+        if in_host {
+            ctx.state.check.host_destination_cleared = true;
+        } else {
+            ctx.state.check.destination_cleared = true;
+        }
         return Ok(());
     };
     if bindto_family(ctx).is_some_and(|f| f != Family::of(&addr)) {
@@ -248,9 +273,19 @@ fn co_ip(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
             ),
         );
         with_connection(ctx, |co| co.connect_ip = None);
+        if in_host {
+            ctx.state.check.host_destination_cleared = true;
+        } else {
+            ctx.state.check.destination_cleared = true;
+        }
         return Ok(());
     }
     with_connection(ctx, |co| co.connect_ip = Some(addr));
+    if in_host {
+        ctx.state.check.host_destination_cleared = false;
+    } else {
+        ctx.state.check.destination_cleared = false;
+    }
     Ok(())
 }
 
@@ -729,6 +764,7 @@ fn smtp_helo_name(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
 
 fn smtp_host_open(ctx: &mut Ctx<'_>, _line: &Line) -> HandlerResult {
     ctx.state.check.smtp_host = Some(CheckerCommon::default());
+    ctx.state.check.host_destination_cleared = false;
     Ok(())
 }
 
@@ -736,8 +772,10 @@ fn smtp_host_close(ctx: &mut Ctx<'_>) -> HandlerResult {
     let Some(host) = ctx.state.check.smtp_host.take() else {
         return Ok(());
     };
-    let rs_addr = last_rs(ctx).map(|rs| rs.addr);
-    if connection_ok(ctx, &host, rs_addr)
+    let rs_addr = last_rs(ctx)
+        .map(|rs| rs.addr)
+        .filter(|_| !ctx.state.check.host_destination_cleared);
+    if link_local_ok(ctx, host.connect_ip.or(rs_addr), &host)
         && let Some(c) = current(ctx)
         && let CheckerKind::Smtp { hosts, .. } = &mut c.kind
     {
@@ -772,7 +810,8 @@ fn smtp_close(ctx: &mut Ctx<'_>) -> HandlerResult {
         || co.fwmark.is_some()
         || co.connect_timeout_us.is_some()
         || hosts.is_empty();
-    if own_connection && !connection_ok(ctx, co, rs_addr) {
+    // An SMTP_CHECK destination left unset (or cleared) becomes the real server's.
+    if own_connection && !link_local_ok(ctx, co.connect_ip.or(rs_addr), co) {
         drop_current(ctx);
     }
     Ok(())

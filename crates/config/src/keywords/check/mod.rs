@@ -28,6 +28,11 @@ pub struct State {
     pub(crate) checker_dropped: bool,
     /// Inside an SMTP_CHECK `host { }` block: connection keywords go to this entry.
     pub(crate) smtp_host: Option<crate::model::lvs::CheckerCommon>,
+    /// keepalived cleared the checker's destination (an invalid or mismatched
+    /// `connect_ip` leaves it with no address family): no link-local check applies.
+    pub(crate) destination_cleared: bool,
+    /// The same for the SMTP `host { }` entry being parsed.
+    pub(crate) host_destination_cleared: bool,
     /// MISC_CHECK `misc_path` read so far.
     pub(crate) misc_script: Option<crate::script::Script>,
     /// MISC_CHECK `user USER [GROUP]` and where it was written.
