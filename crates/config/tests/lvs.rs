@@ -748,3 +748,45 @@ fn ssl_block() {
     assert_eq!(ssl.key_file.as_deref(), Some("/etc/other.pem"));
     assert_eq!(findings(&loaded), vec![(Level::GeneralError, 6)]);
 }
+
+#[test]
+fn keepalived_quirks_are_kept() {
+    let loaded = load(
+        "virtual_server 10.0.0.1 80 {
+    protocol TCP
+    lvs_sched rr
+    lvs_method NAT
+    sh-port
+    quorum_up /bin/true nosuchuser
+    quorum_up /usr/bin/true
+    real_server 10.0.0.2 80 {
+        DNS_CHECK {
+            name a.example.com
+        }
+        TCP_CHECK {
+            connect_ip bogus
+        }
+    }
+}
+",
+    );
+    assert_eq!(
+        findings(&loaded),
+        vec![
+            // sh-port needs lvs_sched sh
+            (Level::GeneralError, 5),
+            // keepalived's label test rejects a one-character first label
+            (Level::GeneralError, 10),
+            (Level::GeneralError, 13),
+        ],
+        "the second quorum_up is no duplicate: the first one had no valid user"
+    );
+    let v = vs(&loaded, 0);
+    assert_eq!(
+        v.quorum_up.as_ref().map(|s| s.args.clone()),
+        Some(vec!["/usr/bin/true".to_string()])
+    );
+    assert!(!v.scheduler_flags.sh_port);
+    // The TCP_CHECK stays: its destination is cleared, not the real server's.
+    assert_eq!(rs(v, 0).checkers.len(), 2);
+}
