@@ -273,6 +273,14 @@ async fn vip_add_delete_is_idempotent_and_visible() {
         !ns.ip(&["-4", "addr", "show", "dev", "d0"])
             .contains("192.0.2.10")
     );
+
+    // A real failure is typed and carries the errno.
+    let missing = AddressSpec::new(9999, vip, 24);
+    let error = nl
+        .add_address(&missing)
+        .await
+        .expect_err("no such interface");
+    assert_eq!(error.errno(), Some(libc::ENODEV), "{error}");
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -311,6 +319,14 @@ async fn ipv6_vip_is_nodad_and_deprecated_like_upstream() {
     let net_line = line_of("2001:db8:1::10/64");
     assert!(net_line.contains("nodad"), "{net_line}");
     assert!(!net_line.contains("deprecated"), "{net_line}");
+
+    let listed = nl.list_addresses(Some(d0.index)).await.expect("list");
+    let host_entry = listed.iter().find(|a| a.address == host).expect("listed");
+    assert_eq!(host_entry.prefix_len, 128);
+    const IFA_F_NODAD: u32 = 0x02;
+    const IFA_F_NOPREFIXROUTE: u32 = 0x200;
+    let wanted = IFA_F_NODAD | IFA_F_NOPREFIXROUTE;
+    assert_eq!(host_entry.flags & wanted, wanted);
 
     assert_eq!(
         nl.delete_address(d0.index, host, 128)
@@ -815,6 +831,14 @@ async fn garp_and_unsolicited_na_are_seen_on_the_peer() {
     assert_eq!(na[21], 255, "hop limit");
     assert_eq!(na[58], 0xa0, "router + override");
     assert_eq!(&na[78..86], &[2, 1, 0, 0, 0x5e, 0, 2, 51]);
+
+    // The Router flag source: per-interface IPv6 forwarding.
+    let forwarding = pair.a.run(|| async {
+        let before = linux::garp::ipv6_forwarding("va").expect("read");
+        std::fs::write("/proc/sys/net/ipv6/conf/va/forwarding", "1").expect("write");
+        (before, linux::garp::ipv6_forwarding("va").expect("read"))
+    });
+    assert_eq!(forwarding, (false, true));
 }
 
 // ------------------------------------------------------------- more cases
