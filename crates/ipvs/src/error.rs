@@ -90,6 +90,10 @@ pub enum Error {
         target: Target,
         errno: Errno,
     },
+    /// `ERANGE`: a weight or threshold the kernel rejects (weight above
+    /// `i32::MAX`, lower threshold above the upper one).
+    #[error("{cmd} {target}: value out of range")]
+    OutOfRange { cmd: IpvsCmd, target: Target },
     #[error("{cmd} {target}: busy")]
     Busy { cmd: IpvsCmd, target: Target },
     #[error("{cmd} {target}: kernel error {errno}")]
@@ -128,6 +132,7 @@ impl Error {
             Errno::EINVAL => Error::InvalidArgument { cmd, target },
             Errno::EPERM | Errno::EACCES => Error::PermissionDenied { cmd, target, errno },
             Errno::EBUSY => Error::Busy { cmd, target },
+            Errno::ERANGE => Error::OutOfRange { cmd, target },
             errno => Error::Kernel { cmd, target, errno },
         }
     }
@@ -139,6 +144,7 @@ impl Error {
             Error::AlreadyExists { .. } => Some(Errno::EEXIST),
             Error::InvalidArgument { .. } => Some(Errno::EINVAL),
             Error::Busy { .. } => Some(Errno::EBUSY),
+            Error::OutOfRange { .. } => Some(Errno::ERANGE),
             Error::NotFound { errno, .. }
             | Error::PermissionDenied { errno, .. }
             | Error::Kernel { errno, .. } => Some(*errno),
@@ -186,7 +192,11 @@ mod tests {
             Error::from_kernel(IpvsCmd::Flush, Target::None, Errno::EPERM),
             Error::PermissionDenied { .. }
         ));
-        let other = Error::from_kernel(IpvsCmd::Flush, Target::None, Errno::ERANGE);
+        assert!(matches!(
+            Error::from_kernel(IpvsCmd::NewDest, Target::None, Errno::ERANGE),
+            Error::OutOfRange { .. }
+        ));
+        let other = Error::from_kernel(IpvsCmd::Flush, Target::None, Errno::EIO);
         assert!(matches!(other, Error::Kernel { .. }));
         assert!(
             other

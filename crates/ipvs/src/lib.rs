@@ -51,7 +51,7 @@
 //! `EEXIST` → [`Error::AlreadyExists`], `ESRCH`/`ENOENT` → [`Error::NotFound`]
 //! (no such service / real server / scheduler module), `EINVAL` →
 //! [`Error::InvalidArgument`], `EPERM` → [`Error::PermissionDenied`],
-//! `EBUSY` → [`Error::Busy`]; others keep their errno in [`Error::Kernel`].
+//! `ERANGE` → [`Error::OutOfRange`], `EBUSY` → [`Error::Busy`]; others keep their errno in [`Error::Kernel`].
 //! Malformed kernel data is an [`Error::Decode`]; nothing here panics on it.
 //!
 //! ## Semantics worth knowing

@@ -608,6 +608,41 @@ fn edit_delete_and_mixed_family_real_servers() {
     assert_eq!(got.len(), 1);
     assert!(got[0].same_config(&v4_tunnel), "{:?}", got[0]);
     assert_eq!(got[0].family(), AddressFamily::Inet);
+    // ... and the sync protocol cannot carry them (kernel: EINVAL).
+    let err = env
+        .ipvs
+        .new_daemon(&Daemon::new(DaemonState::Master, sync_interface(), 1))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidArgument {
+                cmd: IpvsCmd::NewDaemon,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    // Weights above i32::MAX and inverted thresholds (kernel: ERANGE).
+    let heavy = Dest::new(ip("127.0.0.8"), 80, Forwarding::Route, u32::MAX);
+    assert!(matches!(
+        env.ipvs.add_dest(&k, &heavy),
+        Err(Error::OutOfRange {
+            cmd: IpvsCmd::NewDest,
+            ..
+        })
+    ));
+    let inverted = Dest {
+        upper_threshold: 5,
+        lower_threshold: 50,
+        ..Dest::new(ip("127.0.0.8"), 80, Forwarding::Route, 1)
+    };
+    assert!(matches!(
+        env.ipvs.add_dest(&k, &inverted),
+        Err(Error::OutOfRange { .. })
+    ));
+    assert_eq!(env.ipvs.dests(&k).unwrap().len(), 1);
 }
 
 #[test]
