@@ -453,7 +453,7 @@ pub struct Daemon {
     pub state: DaemonState,
     /// Multicast interface (`--mcast-interface`).
     pub interface: String,
-    /// `--syncid` (0..=255).
+    /// `--syncid`, 0..=255 (larger values are an encode error).
     pub sync_id: u32,
     /// `--sync-maxlen`: UDP payload size.
     pub max_len: Option<u16>,

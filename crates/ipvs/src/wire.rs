@@ -779,6 +779,10 @@ impl DaemonNla {
 /// Attributes to start a sync daemon, in ipvsadm's order.
 pub fn daemon_nlas(daemon: &Daemon) -> Result<Vec<DaemonNla>, EncodeError> {
     check_name("sync daemon interface", &daemon.interface, IFNAME_MAX_LEN)?;
+    // The kernel keeps the syncid in a u8 and would silently truncate.
+    if daemon.sync_id > u32::from(u8::MAX) {
+        return Err(EncodeError::Invalid("sync daemon syncid is not in 0..=255"));
+    }
     let mut nlas = vec![
         DaemonNla::State(daemon.state.to_raw()),
         DaemonNla::McastIfn(daemon.interface.clone()),

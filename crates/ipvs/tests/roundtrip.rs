@@ -134,7 +134,7 @@ fn daemon() -> impl Strategy<Value = Daemon> {
     (
         prop_oneof![Just(DaemonState::Master), Just(DaemonState::Backup)],
         "[a-z0-9]{1,15}",
-        any::<u32>(),
+        0u32..=255,
         proptest::option::of(any::<u16>()),
         proptest::option::of(ip()),
         proptest::option::of(any::<u16>()),
@@ -266,6 +266,10 @@ fn names_too_long_for_the_kernel_are_encode_errors() {
     assert!(wire::service_request(IpvsCmd::NewService, &Service::new(key, "x".repeat(15))).is_ok());
     let daemon = Daemon::new(DaemonState::Master, "i".repeat(16), 1);
     assert!(wire::new_daemon_request(&daemon).is_err());
+    let daemon = Daemon::new(DaemonState::Master, "eth0", 256);
+    assert!(wire::new_daemon_request(&daemon).is_err());
+    let daemon = Daemon::new(DaemonState::Master, "eth0", 255);
+    assert!(wire::new_daemon_request(&daemon).is_ok());
     let mismatched = Service {
         netmask: Netmask::V6Prefix(64),
         ..Service::new(key, "rr")
