@@ -790,3 +790,58 @@ fn keepalived_quirks_are_kept() {
     // The TCP_CHECK stays: its destination is cleared, not the real server's.
     assert_eq!(rs(v, 0).checkers.len(), 2);
 }
+
+#[test]
+fn file_check_uses_track_files_defined_before() {
+    let loaded = load(
+        "track_file tf1 {
+    file /tmp/keepalived-lvs-test-tf1
+    weight -7 reverse
+}
+virtual_server 10.0.0.1 80 {
+    protocol TCP
+    lvs_sched rr
+    lvs_method NAT
+    real_server 10.0.0.2 80 {
+        FILE_CHECK {
+            track_file tf1
+        }
+        FILE_CHECK {
+            track_file tf1
+            weight 3
+        }
+        FILE_CHECK {
+            track_file tf2
+        }
+    }
+}
+track_file tf2 {
+    file /tmp/keepalived-lvs-test-tf2
+}
+",
+    );
+    // tf2 is defined after its use: keepalived does not find it.
+    assert_eq!(
+        findings(&loaded),
+        vec![(Level::GeneralError, 18), (Level::GeneralError, 19)]
+    );
+    let files: Vec<(String, Option<i32>, bool)> = rs(vs(&loaded, 0), 0)
+        .checkers
+        .iter()
+        .filter_map(|c| match &c.kind {
+            CheckerKind::File {
+                track_file,
+                weight,
+                reverse,
+            } => Some((track_file.clone(), *weight, *reverse)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        files,
+        vec![
+            ("tf1".to_string(), Some(-7), true),
+            ("tf1".to_string(), Some(3), false),
+        ]
+    );
+}

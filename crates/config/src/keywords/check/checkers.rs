@@ -1419,12 +1419,15 @@ fn file_weight(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     Ok(())
 }
 
-/// A track_file defined so far: `Some(Some((weight, reverse)))`, or `Some(None)` when
-/// it exists but its weight is not known here.
-// TODO(integration): look the name up in the VRRP model's track_file list (shared with
-// the checker) once it is committed; until then every name is accepted.
-fn find_track_file(_ctx: &mut Ctx<'_>, _name: &str) -> Option<Option<(i32, bool)>> {
-    Some(None)
+/// A track_file defined so far (keepalived looks in the checker's list, filled by the
+/// track_file blocks read before): its `(weight, reverse)`.
+fn find_track_file(ctx: &mut Ctx<'_>, name: &str) -> Option<Option<(i32, bool)>> {
+    ctx.cfg
+        .vrrp
+        .track_files
+        .iter()
+        .find(|t| t.name == name)
+        .map(|t| Some((t.weight, t.reverse)))
 }
 
 fn file_close(ctx: &mut Ctx<'_>) -> HandlerResult {
