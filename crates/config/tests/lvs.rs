@@ -845,3 +845,103 @@ track_file tf2 {
         ]
     );
 }
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    const KEYWORDS: &[&str] = &[
+        "lvs_sched",
+        "lvs_method",
+        "protocol",
+        "quorum",
+        "hysteresis",
+        "persistence_timeout",
+        "persistence_granularity",
+        "sorry_server",
+        "sorry_server_lvs_method",
+        "ip_family",
+        "weight",
+        "delay_loop",
+        "connect_ip",
+        "connect_port",
+        "bindto",
+        "bind_if",
+        "retry",
+        "url",
+        "path",
+        "digest",
+        "status_code",
+        "payload",
+        "require_reply",
+        "name",
+        "type",
+        "misc_path",
+        "user",
+        "track_file",
+        "helo_name",
+        "host",
+        "}",
+        "{",
+    ];
+    const WORDS: &[&str] = &[
+        "",
+        "0",
+        "-1",
+        "80",
+        "65536",
+        "x",
+        "TUN",
+        "type",
+        "gue",
+        "port",
+        "csum",
+        "fe80::1",
+        "10.0.0.1",
+        "10.0.0.1-5",
+        "10.0.0.0/24",
+        "1.0",
+        "3X",
+        "a..b",
+        "/bin/true",
+        "root",
+        "\"a b\"",
+        "255.255.255.0",
+        "inet6",
+    ];
+
+    fn line() -> impl Strategy<Value = String> {
+        (
+            prop::sample::select(KEYWORDS),
+            prop::collection::vec(prop::sample::select(WORDS), 0..4),
+        )
+            .prop_map(|(k, args)| format!("{k} {}", args.join(" ")))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever is written inside the LVS blocks, loading never panics and every
+        /// finding has a sensible line.
+        #[test]
+        fn any_lines_inside_lvs_blocks_load(
+            vs_lines in prop::collection::vec(line(), 0..8),
+            rs_lines in prop::collection::vec(line(), 0..8),
+            checker in prop::sample::select(&["TCP_CHECK", "HTTP_GET", "SMTP_CHECK", "UDP_CHECK", "DNS_CHECK", "MISC_CHECK", "FILE_CHECK", "BFD_CHECK"][..]),
+            ck_lines in prop::collection::vec(line(), 0..8),
+        ) {
+            let text = format!(
+                "virtual_server 10.0.0.1 80 {{\n{}\nreal_server 10.0.0.2 80 {{\n{}\n{checker} {{\n{}\n}}\n}}\n}}\n",
+                vs_lines.join("\n"),
+                rs_lines.join("\n"),
+                ck_lines.join("\n"),
+            );
+            let loaded = load(&text);
+            let last_line = u32::try_from(text.lines().count()).unwrap_or(u32::MAX);
+            for d in &loaded.diags.items {
+                if let Some(span) = d.span {
+                    prop_assert!(span.line >= 1 && span.line <= last_line);
+                }
+            }
+        }
+    }
+}
