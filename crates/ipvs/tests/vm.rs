@@ -75,11 +75,9 @@ fn skip_note(note: &str) {
 
 impl Drop for Env {
     fn drop(&mut self) {
-        skip_note(&format!(
-            "vm test {}: {:.2?}",
-            self.name,
-            self.started.elapsed()
-        ));
+        // Captured by libtest (shown on failure or with --nocapture): the
+        // real stderr would interleave with the harness summary in the VM.
+        eprintln!("vm test {}: {:.2?}", self.name, self.started.elapsed());
     }
 }
 
