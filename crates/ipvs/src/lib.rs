@@ -64,6 +64,18 @@
 //! * DEL/GET/ZERO and destination commands send only the service's key
 //!   attributes (ipvsadm sends the whole service, which the kernel ignores).
 //! * [`Ipvs::set_timeouts`]: a 0 leaves that timeout unchanged.
+//! * A sync daemon cannot start while mixed-family real servers exist, and
+//!   vice versa (kernel: `EINVAL`).
+//!
+//! ## Tests
+//!
+//! * `tests/golden.rs` (host): requests byte for byte against ipvsadm's
+//!   (`testdata/capture-golden.sh`), decoders against kernel replies
+//!   (`testdata/capture-replies.sh`); both scripts run in the ipvs-vm guest.
+//! * `tests/roundtrip.rs` (host): property tests, decode(encode(x)) == x.
+//! * `tests/transport.rs` (host): the socket against the genl controller.
+//! * `tests/vm.rs`: every operation against a real `ip_vs`, cross-checked with
+//!   ipvsadm; skipped outside the ipvs-vm guest. `run-vm-tests.sh` runs it.
 
 pub mod error;
 pub mod model;
