@@ -13,7 +13,6 @@ use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_packet_route::link::LinkFlags;
 use netlink_sys::AsyncSocket;
 use rtnetlink::MulticastGroup;
 
@@ -37,6 +36,13 @@ pub enum Event {
         ifindex: u32,
         /// Interface name.
         name: String,
+    },
+    /// The name, MAC or MTU of a known link changed (keepalived follows
+    /// these: a new MAC means GARPs with the new source, a rename changes the
+    /// sysctl paths and SO_BINDTODEVICE).
+    LinkChanged {
+        /// The link as it is now.
+        info: LinkInfo,
     },
     /// The link was deleted.
     LinkDeleted {
@@ -71,10 +77,15 @@ pub enum Event {
 
 /// Turns notifications into [`Event`]s, remembering each link's last state
 /// so that the many RTM_NEWLINK messages that change nothing we care about
-/// (statistics, MTU, carrier counters…) produce no event.
+/// (statistics, carrier counters…) produce no event.
 #[derive(Debug, Default)]
 pub struct EventDecoder {
-    link_up: HashMap<u32, bool>,
+    links: HashMap<u32, LinkInfo>,
+}
+
+/// keepalived's test for a usable link.
+fn usable(link: &LinkInfo) -> bool {
+    link.is_up() && link.is_running()
 }
 
 impl EventDecoder {
@@ -86,52 +97,73 @@ impl EventDecoder {
     /// Seeds the state of a link (from a dump taken before subscribing), so
     /// that its first notification only yields an event if it changed.
     pub fn seed(&mut self, link: &LinkInfo) {
-        self.link_up
-            .insert(link.index, link.is_up() && link.is_running());
+        self.links.insert(link.index, link.clone());
     }
 
-    /// The event carried by `message`, if any.
-    pub fn decode(&mut self, message: &RouteNetlinkMessage) -> Option<Event> {
+    /// Forgets every link (after an overrun, their state is unknown).
+    pub fn forget_links(&mut self) {
+        self.links.clear();
+    }
+
+    /// The events carried by `message`, in order (usually zero or one).
+    pub fn decode(&mut self, message: &RouteNetlinkMessage) -> Vec<Event> {
+        let mut events = Vec::new();
         match message {
             RouteNetlinkMessage::NewLink(m) => {
-                let info = LinkInfo::from_message(m)?;
-                let up = m.header.flags.contains(LinkFlags::Up | LinkFlags::Running);
-                if self.link_up.insert(info.index, up) == Some(up) {
-                    return None;
+                let Some(info) = LinkInfo::from_message(m) else {
+                    return events;
+                };
+                let previous = self.links.insert(info.index, info.clone());
+                let (ifindex, name) = (info.index, info.name.clone());
+                let up = usable(&info);
+                if previous.as_ref().map(usable) != Some(up) {
+                    events.push(if up {
+                        Event::LinkUp { ifindex, name }
+                    } else {
+                        Event::LinkDown { ifindex, name }
+                    });
                 }
-                let (ifindex, name) = (info.index, info.name);
-                Some(if up {
-                    Event::LinkUp { ifindex, name }
-                } else {
-                    Event::LinkDown { ifindex, name }
-                })
+                if let Some(previous) = previous
+                    && (previous.name != info.name
+                        || previous.mac != info.mac
+                        || previous.mtu != info.mtu)
+                {
+                    events.push(Event::LinkChanged { info });
+                }
             }
             RouteNetlinkMessage::DelLink(m) => {
-                let info = LinkInfo::from_message(m)?;
-                self.link_up.remove(&info.index);
-                Some(Event::LinkDeleted {
+                let Some(info) = LinkInfo::from_message(m) else {
+                    return events;
+                };
+                self.links.remove(&info.index);
+                events.push(Event::LinkDeleted {
                     ifindex: info.index,
                     name: info.name,
-                })
+                });
             }
             RouteNetlinkMessage::NewAddress(m) => {
-                let a = InterfaceAddress::from_message(m)?;
-                Some(Event::AddrAdded {
+                let Some(a) = InterfaceAddress::from_message(m) else {
+                    return events;
+                };
+                events.push(Event::AddrAdded {
                     ifindex: a.ifindex,
                     addr: a.address,
                     prefix: a.prefix_len,
-                })
+                });
             }
             RouteNetlinkMessage::DelAddress(m) => {
-                let a = InterfaceAddress::from_message(m)?;
-                Some(Event::AddrRemoved {
+                let Some(a) = InterfaceAddress::from_message(m) else {
+                    return events;
+                };
+                events.push(Event::AddrRemoved {
                     ifindex: a.ifindex,
                     addr: a.address,
                     prefix: a.prefix_len,
-                })
+                });
             }
-            _ => None,
+            _ => {}
         }
+        events
     }
 }
 
@@ -194,13 +226,11 @@ impl Monitor {
             let (message, _from) = self.notifications.next().await?;
             match message.payload {
                 NetlinkPayload::InnerMessage(inner) => {
-                    if let Some(event) = self.decoder.decode(&inner) {
-                        self.pending.push_back(event);
-                    }
+                    self.pending.extend(self.decoder.decode(&inner));
                 }
                 NetlinkPayload::Overrun(_) => {
                     // Link states we remember may be stale now.
-                    self.decoder.link_up.clear();
+                    self.decoder.forget_links();
                     self.pending.push_back(Event::Overrun);
                 }
                 _ => {}
@@ -213,38 +243,62 @@ impl Monitor {
 mod tests {
     use super::*;
     use netlink_packet_route::address::{AddressAttribute, AddressMessage};
-    use netlink_packet_route::link::{LinkAttribute, LinkMessage};
+    use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 
-    fn link(index: u32, flags: LinkFlags) -> RouteNetlinkMessage {
+    fn link(index: u32, flags: LinkFlags, mtu: u32) -> RouteNetlinkMessage {
         let mut m = LinkMessage::default();
         m.header.index = index;
         m.header.flags = flags;
         m.attributes
             .push(LinkAttribute::IfName(format!("if{index}")));
+        m.attributes.push(LinkAttribute::Mtu(mtu));
         RouteNetlinkMessage::NewLink(m)
+    }
+
+    fn up(ifindex: u32) -> Event {
+        Event::LinkUp {
+            ifindex,
+            name: format!("if{ifindex}"),
+        }
+    }
+
+    fn down(ifindex: u32) -> Event {
+        Event::LinkDown {
+            ifindex,
+            name: format!("if{ifindex}"),
+        }
     }
 
     #[test]
     fn link_events_only_on_transitions() {
         let mut d = EventDecoder::new();
         let running = LinkFlags::Up | LinkFlags::Running;
-        assert_eq!(
-            d.decode(&link(3, running)),
-            Some(Event::LinkUp {
-                ifindex: 3,
-                name: "if3".into()
-            })
-        );
-        assert_eq!(d.decode(&link(3, running)), None);
+        assert_eq!(d.decode(&link(3, running, 1500)), vec![up(3)]);
+        assert_eq!(d.decode(&link(3, running, 1500)), vec![]);
         // UP without RUNNING (no carrier) is down for keepalived.
-        assert_eq!(
-            d.decode(&link(3, LinkFlags::Up)),
-            Some(Event::LinkDown {
-                ifindex: 3,
-                name: "if3".into()
-            })
+        assert_eq!(d.decode(&link(3, LinkFlags::Up, 1500)), vec![down(3)]);
+        assert_eq!(d.decode(&link(3, LinkFlags::empty(), 1500)), vec![]);
+    }
+
+    #[test]
+    fn seeded_link_reports_only_changes() {
+        let mut d = EventDecoder::new();
+        let running = LinkFlags::Up | LinkFlags::Running;
+        let RouteNetlinkMessage::NewLink(m) = link(5, running, 1500) else {
+            unreachable!()
+        };
+        d.seed(&LinkInfo::from_message(&m).expect("named"));
+        assert_eq!(d.decode(&link(5, running, 1500)), vec![]);
+        // An MTU change alone is a LinkChanged; with a state change, both.
+        let changed = d.decode(&link(5, running, 9000));
+        assert!(
+            matches!(changed.as_slice(), [Event::LinkChanged { info }] if info.mtu == Some(9000))
         );
-        assert_eq!(d.decode(&link(3, LinkFlags::empty())), None);
+        let both = d.decode(&link(5, LinkFlags::Up, 1400));
+        assert_eq!(both.first(), Some(&down(5)));
+        assert!(matches!(both.get(1), Some(Event::LinkChanged { info }) if info.mtu == Some(1400)));
+        d.forget_links();
+        assert_eq!(d.decode(&link(5, LinkFlags::Up, 1400)), vec![down(5)]);
     }
 
     #[test]
@@ -253,26 +307,25 @@ mod tests {
         let mut m = AddressMessage::default();
         m.header.index = 4;
         m.header.prefix_len = 24;
-        m.attributes.push(AddressAttribute::Local(
-            "192.0.2.1".parse().expect("literal"),
-        ));
+        let addr: IpAddr = "192.0.2.1".parse().expect("literal");
+        m.attributes.push(AddressAttribute::Local(addr));
         let added = d.decode(&RouteNetlinkMessage::NewAddress(m.clone()));
         assert_eq!(
             added,
-            Some(Event::AddrAdded {
+            vec![Event::AddrAdded {
                 ifindex: 4,
-                addr: "192.0.2.1".parse().expect("literal"),
+                addr,
                 prefix: 24
-            })
+            }]
         );
         let removed = d.decode(&RouteNetlinkMessage::DelAddress(m));
         assert_eq!(
             removed,
-            Some(Event::AddrRemoved {
+            vec![Event::AddrRemoved {
                 ifindex: 4,
-                addr: "192.0.2.1".parse().expect("literal"),
+                addr,
                 prefix: 24
-            })
+            }]
         );
     }
 }

@@ -509,6 +509,26 @@ async fn monitor_reports_link_down_and_address_removal() {
         }
     );
 
+    ns.ip(&["link", "set", "d0", "mtu", "1400"]);
+    let changed = next_matching(&mut monitor, "MTU change", |e| {
+        matches!(e, Event::LinkChanged { .. })
+    })
+    .await;
+    assert!(
+        matches!(&changed, Event::LinkChanged { info } if info.mtu == Some(1400) && info.index == d0.index),
+        "{changed:?}"
+    );
+    ns.ip(&["link", "set", "d0", "address", "02:00:5e:10:20:30"]);
+    let changed = next_matching(&mut monitor, "MAC change", |e| {
+        matches!(e, Event::LinkChanged { .. })
+    })
+    .await;
+    let expected_mac = Some(MacAddr([2, 0, 0x5e, 0x10, 0x20, 0x30]));
+    assert!(
+        matches!(&changed, Event::LinkChanged { info } if info.mac == expected_mac),
+        "{changed:?}"
+    );
+
     ns.ip(&["link", "del", "d0"]);
     let deleted = next_matching(&mut monitor, "link deleted", |e| {
         matches!(e, Event::LinkDeleted { .. })
