@@ -153,6 +153,12 @@ fn finish(mut program: Vec<Insn>) -> Vec<Insn> {
     program
 }
 
+/// A program that drops everything: for send-only sockets, so that nothing
+/// is ever queued to them (keepalived: `if_setsockopt_no_receive()`).
+pub fn drop_all() -> Vec<Insn> {
+    vec![stmt(BPF_RET | BPF_K, DROP)]
+}
+
 /// Converts to what `socket2::Socket::attach_filter` takes.
 pub fn to_socket2(program: &[Insn]) -> Vec<socket2::SockFilter> {
     program

@@ -164,7 +164,7 @@ fn raw_socket(domain: Domain, protocol: VrrpProtocol) -> Result<Socket, VrrpSock
 fn make_send_only(socket: &Socket) -> Result<(), VrrpSocketError> {
     socket.set_recv_buffer_size(0).map_err(setup("SO_RCVBUF"))?;
     socket
-        .attach_filter(&[socket2::SockFilter::new(0x06, 0, 0, 0)])
+        .attach_filter(&bpf::to_socket2(&bpf::drop_all()))
         .map_err(setup("SO_ATTACH_FILTER"))
 }
 
@@ -187,6 +187,14 @@ fn apply_receive_options<A>(
             .map_err(setup("SO_RCVBUF"))?;
     }
     Ok(())
+}
+
+fn filter_spec<A>(options: &SocketOptions<A>, multicast: bool) -> FilterSpec {
+    FilterSpec {
+        require_ttl_255: multicast,
+        // Behind AH the first payload byte is AH's next-header, not VRRP's.
+        check_vrrp_header: options.protocol == VrrpProtocol::Vrrp,
+    }
 }
 
 /// An IPv4 VRRP socket pair. The caller builds whole IP packets (IP_HDRINCL).
@@ -225,6 +233,12 @@ impl VrrpSocketV4 {
             .map_err(setup("IP_TOS"))?;
 
         let recv = raw_socket(Domain::IPV4, options.protocol)?;
+        // Filter before joining, so that nothing unfiltered is ever queued.
+        if options.kernel_filter {
+            let spec = filter_spec(options, multicast);
+            recv.attach_filter(&bpf::to_socket2(&bpf::ipv4_program(spec)))
+                .map_err(setup("SO_ATTACH_FILTER"))?;
+        }
         apply_receive_options(&recv, options)?;
         // Without this, a raw socket gets every group any socket on the host joined.
         recv.set_multicast_all_v4(false)
@@ -245,14 +259,6 @@ impl VrrpSocketV4 {
             }
         }
         bind_device(&recv, options.interface.as_ref())?;
-        if options.kernel_filter {
-            let spec = FilterSpec {
-                require_ttl_255: multicast,
-                check_vrrp_header: options.protocol == VrrpProtocol::Vrrp,
-            };
-            recv.attach_filter(&bpf::to_socket2(&bpf::ipv4_program(spec)))
-                .map_err(setup("SO_ATTACH_FILTER"))?;
-        }
 
         Ok(Self {
             send: sys::register(send).map_err(setup("register send socket"))?,
@@ -346,6 +352,16 @@ impl VrrpSocketV6 {
             .map_err(setup("IPV6_TCLASS"))?;
 
         let recv = raw_socket(Domain::IPV6, options.protocol)?;
+        // Checksum verification and the filter come before the join, so
+        // that nothing unchecked is ever queued. (The kernel verifies and
+        // drops bad checksums once IPV6_CHECKSUM is set, as for keepalived.)
+        sys::set_ipv6_checksum_offset(recv.as_fd(), VRRP_CHECKSUM_OFFSET)
+            .map_err(setup("IPV6_CHECKSUM"))?;
+        if options.kernel_filter {
+            let spec = filter_spec(options, multicast);
+            recv.attach_filter(&bpf::to_socket2(&bpf::ipv6_program(spec)))
+                .map_err(setup("SO_ATTACH_FILTER"))?;
+        }
         apply_receive_options(&recv, options)?;
         recv.set_multicast_all_v6(false)
             .map_err(setup("IPV6_MULTICAST_ALL"))?;
@@ -377,16 +393,6 @@ impl VrrpSocketV6 {
             source: e.into(),
         })?;
         bind_device(&recv, options.interface.as_ref())?;
-        sys::set_ipv6_checksum_offset(recv.as_fd(), VRRP_CHECKSUM_OFFSET)
-            .map_err(setup("IPV6_CHECKSUM"))?;
-        if options.kernel_filter {
-            let spec = FilterSpec {
-                require_ttl_255: multicast,
-                check_vrrp_header: options.protocol == VrrpProtocol::Vrrp,
-            };
-            recv.attach_filter(&bpf::to_socket2(&bpf::ipv6_program(spec)))
-                .map_err(setup("SO_ATTACH_FILTER"))?;
-        }
 
         Ok(Self {
             send: sys::register(send).map_err(setup("register send socket"))?,

@@ -1164,3 +1164,85 @@ mod codec {
         assert_eq!(message.to_advert(IpAddr::V6(got.source)), Some(advert));
     }
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn ipv6_filter_drops_hop_limit_below_255() {
+    use vrrp::advert::{Advert, Version};
+    use vrrp::packet::{Auth, Ipv6EncodeOptions, encode_vrrp_ipv6};
+    if !can_run() {
+        return;
+    }
+    let pair = Pair::new();
+    let (va, vb) = (if_ref(&pair.a, "va"), if_ref(&pair.b, "vb"));
+    let a_ll = wait_link_local(&pair.a, "va");
+    wait_link_local(&pair.b, "vb");
+    let opts_b = SocketOptions {
+        interface: Some(vb),
+        protocol: VrrpProtocol::Vrrp,
+        delivery: Delivery::Multicast {
+            group: VRRP_GROUP_V6,
+        },
+        receive_buffer: None,
+        kernel_filter: true,
+    };
+    let opts_a = SocketOptions {
+        interface: Some(va.clone()),
+        ..opts_b.clone()
+    };
+    let receiver = pair
+        .b
+        .enter(move || VrrpSocketV6::open(&opts_b).expect("open B"));
+    let sender = pair
+        .a
+        .enter(move || VrrpSocketV6::open(&opts_a).expect("open A"));
+    // A plain raw socket sending with hop limit 254, a correct checksum
+    // (from the codec) so that only the hop limit can get it dropped.
+    let va_name = va.name.clone();
+    let rogue = pair.a.enter(move || {
+        let s = socket2::Socket::new(
+            socket2::Domain::IPV6,
+            socket2::Type::RAW,
+            Some(socket2::Protocol::from(112)),
+        )
+        .expect("raw socket");
+        s.bind_device(Some(va_name.as_bytes()))
+            .expect("bind device");
+        s.set_multicast_if_v6(va.index).expect("multicast if");
+        s.set_multicast_hops_v6(254).expect("hops");
+        s
+    });
+    let advert = |vrid| Advert {
+        version: Version::V3,
+        vrid,
+        priority: 100,
+        interval_cs: 100,
+        addresses: vec!["2001:db8::7".parse().expect("literal")],
+        source: IpAddr::V6(a_ll),
+    };
+    let options = Ipv6EncodeOptions {
+        destination: VRRP_GROUP_V6,
+        auth: Auth::None,
+    };
+    let bad = encode_vrrp_ipv6(&advert(7), &options).expect("encode");
+    let good = encode_vrrp_ipv6(&advert(51), &options).expect("encode");
+    let group = socket2::SockAddr::from(std::net::SocketAddrV6::new(
+        VRRP_GROUP_V6,
+        0,
+        0,
+        if_ref(&pair.a, "va").index,
+    ));
+    rogue.send_to(&bad, &group).expect("send hop 254");
+    sender
+        .send(&good, a_ll, VRRP_GROUP_V6, None)
+        .await
+        .expect("send hop 255");
+    let mut buf = [0u8; 1500];
+    let got = within("IPv6 advert in B", receiver.recv(&mut buf))
+        .await
+        .expect("recv");
+    assert_eq!(got.hop_limit, Some(255));
+    assert_eq!(
+        buf[1], 51,
+        "the hop-limit-254 advert (VRID 7) must not get through"
+    );
+}
