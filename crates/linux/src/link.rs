@@ -21,6 +21,7 @@ use crate::sysctl::SysctlChanges;
 use crate::{IfRef, MacAddr};
 
 const IPV4_CONF: &str = "net/ipv4/conf";
+const ARPHRD_ETHER: u16 = 1;
 
 /// What the kernel says about one interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,8 @@ pub struct LinkInfo {
     pub mtu: Option<u32>,
     /// IFF_* flags.
     pub flags: u32,
+    /// ARPHRD_* link-layer type (1 = Ethernet).
+    pub hw_type: u16,
     /// IFLA_LINK: the parent of a macvlan/vlan/veth.
     pub parent: Option<u32>,
     /// IFLA_INFO_KIND, e.g. "macvlan", "veth".
@@ -54,6 +57,16 @@ impl LinkInfo {
         self.flags & LinkFlags::Running.bits() != 0
     }
 
+    /// IFF_NOARP: keepalived sends neither GARPs nor NAs on such a link.
+    pub fn is_noarp(&self) -> bool {
+        self.flags & LinkFlags::Noarp.bits() != 0
+    }
+
+    /// Ethernet-type link (ARPHRD_ETHER): the only kind VMACs work on.
+    pub fn is_ethernet(&self) -> bool {
+        self.hw_type == ARPHRD_ETHER
+    }
+
     /// The index and name, for socket binding.
     pub fn if_ref(&self) -> IfRef {
         IfRef {
@@ -70,6 +83,7 @@ impl LinkInfo {
             mac: None,
             mtu: None,
             flags: message.header.flags.bits(),
+            hw_type: u16::from(message.header.link_layer_type),
             parent: None,
             kind: None,
             macvlan_private: None,
@@ -190,6 +204,13 @@ pub enum VmacError {
         /// The wanted MAC.
         mac: MacAddr,
     },
+    /// The parent is not an Ethernet-type link (keepalived puts the
+    /// instance in FAULT).
+    #[error("VMAC parent {0} is not an Ethernet interface")]
+    ParentNotEthernet(String),
+    /// The parent interface does not exist.
+    #[error("VMAC parent ifindex {0} not found")]
+    ParentMissing(u32),
     /// The VMAC vanished right after being created.
     #[error("VMAC {0} not found after creation")]
     Vanished(String),
@@ -329,6 +350,13 @@ impl Netlink {
         sysctls: &mut SysctlChanges,
     ) -> Result<Vmac, VmacError> {
         let mac = spec.mac();
+        let parent = self
+            .link_by_index(spec.parent.index)
+            .await?
+            .ok_or(VmacError::ParentMissing(spec.parent.index))?;
+        if !parent.is_ethernet() {
+            return Err(VmacError::ParentNotEthernet(parent.name));
+        }
         let mut created = false;
         let link = match self.link_by_name(&spec.name).await? {
             Some(existing) => {
@@ -415,14 +443,13 @@ impl Netlink {
 
         self.set_link_up(link.index, true).await?;
 
-        if spec.ipv6 {
-            let parent = self.link_by_index(spec.parent.index).await?;
-            if let Some(parent_mac) = parent.and_then(|p| p.mac) {
-                let mut ll =
-                    AddressSpec::new(link.index, IpAddr::V6(link_local_from_mac(parent_mac)), 64);
-                ll.preferred_lft = crate::addr::INFINITY_LIFE_TIME;
-                self.add_address(&ll).await?;
-            }
+        if spec.ipv6
+            && let Some(parent_mac) = parent.mac
+        {
+            let ll_addr = IpAddr::V6(link_local_from_mac(parent_mac));
+            let mut ll = AddressSpec::new(link.index, ll_addr, 64);
+            ll.preferred_lft = crate::addr::INFINITY_LIFE_TIME;
+            self.add_address(&ll).await?;
         }
 
         let link = self
@@ -533,5 +560,7 @@ mod tests {
         assert_eq!(info.kind.as_deref(), Some("macvlan"));
         assert_eq!(info.macvlan_private, Some(true));
         assert!(info.is_up() && info.is_running());
+        assert!(!info.is_noarp());
+        assert!(!info.is_ethernet(), "header left at its default type");
     }
 }

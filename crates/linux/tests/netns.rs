@@ -358,7 +358,7 @@ async fn link_lookup_and_vmac_lifecycle() {
         .expect("eth0 exists");
     assert_eq!(eth0.mtu, Some(1400));
     assert_eq!(eth0.mac, Some(ns.mac_of("eth0")));
-    assert!(eth0.is_up());
+    assert!(eth0.is_up() && eth0.is_ethernet() && !eth0.is_noarp());
     assert_eq!(
         nl.link_by_index(eth0.index)
             .await
@@ -392,6 +392,15 @@ async fn link_lookup_and_vmac_lifecycle() {
             .await
             .expect("reuse vmac");
         assert!(!again.created);
+        // Not on a non-Ethernet parent (keepalived: FAULT).
+        let lo = nl.link_by_name("lo").await.expect("get").expect("lo");
+        let on_lo = nl
+            .create_vmac(&VmacSpec::new(lo.if_ref(), 52, false), &mut sysctls)
+            .await;
+        assert!(
+            matches!(on_lo, Err(linux::link::VmacError::ParentNotEthernet(ref n)) if n == "lo"),
+            "{on_lo:?}"
+        );
         (vmac, sysctls)
     });
     assert!(vmac.created);
