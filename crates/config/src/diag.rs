@@ -67,6 +67,11 @@ pub struct Diagnostic {
     pub message: String,
     /// An extra hint, e.g. "did you mean `advert_int`?".
     pub help: Option<String>,
+    /// The root keyword whose block was being read when this was found (`None` for
+    /// root-level lines, the reader, and end-of-read validation). keepalived reads the
+    /// file once per process with other domains' blocks inactive; this lets us tell
+    /// which of its passes would have printed a finding.
+    pub root_block: Option<&'static str>,
 }
 
 impl Diagnostic {
@@ -76,6 +81,7 @@ impl Diagnostic {
             span,
             message: message.into(),
             help: None,
+            root_block: None,
         }
     }
 
@@ -108,10 +114,18 @@ pub struct Diagnostics {
     /// Parsing stopped early (a missing parameter: keepalived exits with
     /// KEEPALIVED_EXIT_CONFIG there, before any validation).
     pub aborted: bool,
+    /// The root keyword whose block is being read (set by the parser).
+    pub current_root_block: Option<&'static str>,
+    /// Overrides the computed exit code (keepalived situations that end the process
+    /// early, e.g. an unenterable `net_namespace` exits 0 after the global pass).
+    pub exit_override: Option<i32>,
 }
 
 impl Diagnostics {
-    pub fn push(&mut self, diagnostic: Diagnostic) {
+    pub fn push(&mut self, mut diagnostic: Diagnostic) {
+        if diagnostic.root_block.is_none() {
+            diagnostic.root_block = self.current_root_block;
+        }
         self.items.push(diagnostic);
     }
 
@@ -130,6 +144,9 @@ impl Diagnostics {
 
     /// The exit code `keepalived -t` gives for these findings.
     pub fn exit_code(&self) -> i32 {
+        if let Some(code) = self.exit_override {
+            return code;
+        }
         if self.aborted {
             return exit_code::ABORTED;
         }

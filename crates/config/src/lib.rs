@@ -87,25 +87,55 @@ fn run(
         let mut ctx = Ctx::new(&mut reader, &mut diags, &mut config, &mut state);
         ctx.process_stream(&keywords::root_tables(), false)
     };
+    // What keepalived's later passes stop at is decided by what was read.
+    diags.current_root_block = None;
+    let active = script::ActiveDomains {
+        vrrp: !config.vrrp.instances.is_empty(),
+        checker: !config.lvs.virtual_servers.is_empty(),
+    };
+    if keywords::global::unenterable_net_namespace(&config, system).is_some() {
+        // keepalived cannot enter the namespace: it stops right after the global pass
+        // and exits 0, having printed only what that pass found (reader findings,
+        // root-level lines and the global blocks), and validates nothing.
+        let global_roots: Vec<&str> = keywords::global::ROOT.iter().map(|k| k.name).collect();
+        diags
+            .items
+            .retain(|d| d.root_block.is_none_or(|root| global_roots.contains(&root)));
+        diags.exit_override = Some(diag::exit_code::OK);
+        return Loaded {
+            config,
+            diags,
+            sources: reader.into_sources(),
+        };
+    }
+    let mut v = Validation {
+        cfg: &mut config,
+        diags: &mut diags,
+        system,
+        options,
+    };
     if parsed.is_ok() {
         let depth = reader.block_depth();
         if depth > 0 {
-            diags.report(
+            v.diags.report(
                 Level::MissingBlockEnd,
                 None,
                 format!("there are {depth} missing '}}'s or extra '{{'s"),
             );
         }
-        let mut v = Validation {
-            cfg: &mut config,
-            diags: &mut diags,
-            system,
-            options,
-        };
         keywords::global::validate(&mut v);
         keywords::vrrp::validate(&mut v);
         keywords::check::validate(&mut v);
         keywords::bfd::validate(&mut v);
+        script::finish_script_security(&mut v, active);
+    } else {
+        // keepalived exits in the pass that hit the missing parameter; host-dependent
+        // findings of the global pass before it were still printed.
+        keywords::global::validate_after_abort(&mut v);
+    }
+    if config.global.script_audit.config_test_killed {
+        // keepalived -t kills itself (SIGTERM) checking a script run as another user.
+        diags.exit_override = Some(128 + 15);
     }
     Loaded {
         config,

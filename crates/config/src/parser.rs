@@ -576,6 +576,9 @@ impl<'a> Ctx<'a> {
     ) -> Result<bool, Abort> {
         let mut need_bob = need_block_start;
         while let Some(line) = self.reader.next_line(self.diags) {
+            if self.kw_level == 0 && self.skip == 0 {
+                self.diags.current_root_block = None;
+            }
             let Some(first) = line.word(0) else { continue };
 
             if self.skip == -1 {
@@ -640,6 +643,10 @@ impl<'a> Ctx<'a> {
                 } else {
                     bob_needed = true;
                 }
+            }
+            let at_root = self.kw_level == 0;
+            if at_root {
+                self.diags.current_root_block = Some(keyword.name);
             }
             if let Some(handler) = keyword.handler {
                 handler(self, &line)?;
