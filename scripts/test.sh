@@ -21,4 +21,6 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo build --release"
 cargo build --release --workspace
 echo "== cargo test"
-cargo test --workspace --release 2>&1 | tee target/test-output.txt
+cargo test --workspace --release
+echo "== IPVS tests in a guest kernel with ip_vs (this machine's kernel has none)"
+IPVS_VM_TESTS_REQUIRED=1 ./crates/ipvs/run-vm-tests.sh
