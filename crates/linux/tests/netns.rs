@@ -1255,3 +1255,36 @@ async fn ipv6_filter_drops_hop_limit_below_255() {
         "the hop-limit-254 advert (VRID 7) must not get through"
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn garp_from_vmac_leaves_with_the_virtual_mac() {
+    if !can_run() {
+        return;
+    }
+    let pair = Pair::new();
+    let va = if_ref(&pair.a, "va");
+    let spec = VmacSpec::new(va, 51, false);
+    let vmac = pair.a.run(move || async move {
+        let nl = Netlink::new().expect("netlink");
+        let mut sysctls = SysctlChanges::new();
+        nl.create_vmac(&spec, &mut sysctls)
+            .await
+            .expect("create vmac")
+            .link
+    });
+    let tap = capture_socket(&pair.b);
+    let sender = pair.a.enter(|| GarpSender::new().expect("garp sender"));
+    let vip = Ipv4Addr::new(192, 0, 2, 51);
+    let vmac_mac = vmac.mac.expect("VMAC has a MAC");
+    assert_eq!(vmac_mac, MacAddr::vrrp(51, false));
+    // keepalived sends on the address's interface: the VMAC itself.
+    sender
+        .send_garp(vmac.index, vmac_mac, vip)
+        .await
+        .expect("send garp");
+    let garp = capture(&tap, "gratuitous ARP from the VMAC", |f| {
+        f.len() >= 42 && f[12..14] == [0x08, 0x06] && f[28..32] == vip.octets()
+    });
+    assert_eq!(&garp[6..12], &vmac_mac.0);
+    assert_eq!(&garp[22..28], &vmac_mac.0);
+}
