@@ -1288,3 +1288,169 @@ async fn garp_from_vmac_leaves_with_the_virtual_mac() {
     assert_eq!(&garp[6..12], &vmac_mac.0);
     assert_eq!(&garp[22..28], &vmac_mac.0);
 }
+
+// ------------------------------------------------ keepalived as the oracle
+
+/// A keepalived 2.2.7 (Debian's) running in a namespace; stopped on drop.
+struct Keepalived {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+}
+
+impl Keepalived {
+    /// `None` (with a message) when the binary is not installed.
+    fn start(ns: &Netns, config: &str) -> Option<Self> {
+        if Command::new("keepalived")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("skipping: keepalived is not installed");
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!("{}-keepalived", ns.name));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let conf = dir.join("keepalived.conf");
+        std::fs::write(&conf, config).expect("write config");
+        let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+        let child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns.name,
+                "keepalived",
+                "-n",
+                "-l",
+                "-G",
+                "-P",
+            ])
+            .args([
+                "-f",
+                &path("keepalived.conf"),
+                "-p",
+                &path("k.pid"),
+                "-r",
+                &path("v.pid"),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn keepalived");
+        Some(Self { child, dir })
+    }
+}
+
+impl Drop for Keepalived {
+    fn drop(&mut self) {
+        // SIGTERM lets the parent stop its VRRP child; wait for that, with
+        // a deadline, before the namespace goes.
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap_or(0));
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let start = Instant::now();
+        while start.elapsed() < DEADLINE {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn frames_match_real_keepalived_and_its_adverts_are_received() {
+    if !can_run() {
+        return;
+    }
+    let pair = Pair::new();
+    pair.a.ip(&["addr", "add", "192.0.2.1/24", "dev", "va"]);
+    pair.b.ip(&["addr", "add", "192.0.2.2/24", "dev", "vb"]);
+    wait_link_local(&pair.a, "va");
+    wait_link_local(&pair.b, "vb");
+    let va_mac = pair.a.mac_of("va");
+    let vb = if_ref(&pair.b, "vb");
+    let tap = capture_socket(&pair.b);
+    let opts_b = SocketOptions {
+        interface: Some(vb),
+        protocol: VrrpProtocol::Vrrp,
+        delivery: Delivery::Multicast {
+            group: VRRP_GROUP_V4,
+        },
+        receive_buffer: None,
+        kernel_filter: true,
+    };
+    let receiver = pair
+        .b
+        .enter(move || VrrpSocketV4::open(&opts_b).expect("open B"));
+
+    let config = "\
+global_defs {
+    vrrp_version 3
+    vrrp_garp_master_delay 0
+}
+vrrp_instance V4 {
+    state MASTER
+    interface va
+    virtual_router_id 51
+    priority 200
+    advert_int 0.1
+    virtual_ipaddress {
+        192.0.2.51/32
+    }
+}
+vrrp_instance V6 {
+    state MASTER
+    interface va
+    virtual_router_id 52
+    priority 200
+    advert_int 0.1
+    virtual_ipaddress {
+        2001:db8::52/128
+    }
+}
+";
+    let Some(_keepalived) = Keepalived::start(&pair.a, config) else {
+        return;
+    };
+
+    // Its adverts reach our socket with TTL 255 from A's address.
+    let mut buf = [0u8; 1500];
+    let got = within("keepalived's advert", receiver.recv(&mut buf))
+        .await
+        .expect("recv");
+    assert_eq!(
+        (got.source, got.dest, got.ttl),
+        (Ipv4Addr::new(192, 0, 2, 1), VRRP_GROUP_V4, 255)
+    );
+    let decoded =
+        vrrp::packet::decode_ipv4(buf.get(..got.len).expect("in buffer")).expect("decodes");
+    assert!(matches!(decoded.vrrp.header.vrid, 51 | 52));
+
+    // Its GARP and NA are byte for byte what we build.
+    let vip4 = Ipv4Addr::new(192, 0, 2, 51);
+    let garp = capture(&tap, "keepalived's GARP", |f| {
+        f.len() >= 42 && f[12..14] == [0x08, 0x06] && f[28..32] == vip4.octets()
+    });
+    assert_eq!(
+        garp.as_slice(),
+        linux::garp::gratuitous_arp_frame(va_mac, vip4).as_slice()
+    );
+
+    let vip6: Ipv6Addr = "2001:db8::52".parse().expect("literal");
+    let na = capture(&tap, "keepalived's NA", |f| {
+        f.len() >= 86
+            && f[12..14] == [0x86, 0xdd]
+            && f[20] == 58
+            && f[54] == 136
+            && f[62..78] == vip6.octets()
+    });
+    // Forwarding is off in the namespace, so no Router flag.
+    assert_eq!(
+        na.as_slice(),
+        linux::garp::unsolicited_na_frame(va_mac, vip6, false).as_slice()
+    );
+}
