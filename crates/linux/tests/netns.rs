@@ -1453,4 +1453,41 @@ vrrp_instance V6 {
         na.as_slice(),
         linux::garp::unsolicited_na_frame(va_mac, vip6, false).as_slice()
     );
+
+    // The VIPs it added carry the flags and lifetimes ours get by default.
+    let theirs4 = addr_line(&pair.a, "va", "192.0.2.51/32");
+    let theirs6 = addr_line(&pair.a, "va", "2001:db8::52/128");
+    assert!(
+        theirs6.contains("nodad") && theirs6.contains("preferred_lft 0sec"),
+        "{theirs6}"
+    );
+    let ns = Netns::new();
+    ns.local_veth("va", &[]);
+    let index = ns.read_iface_index("va");
+    let nl = ns.netlink();
+    nl.add_address(&AddressSpec::new(index, IpAddr::V4(vip4), 32))
+        .await
+        .expect("add v4");
+    nl.add_address(&AddressSpec::new(index, IpAddr::V6(vip6), 128))
+        .await
+        .expect("add v6");
+    assert_eq!(addr_line(&ns, "va", "192.0.2.51/32"), theirs4);
+    assert_eq!(addr_line(&ns, "va", "2001:db8::52/128"), theirs6);
+}
+
+/// `ip -o addr` for one address, from the family keyword on, without the
+/// interface index and name that differ between namespaces.
+fn addr_line(ns: &Netns, dev: &str, addr: &str) -> String {
+    let shown = ns.ip(&["-o", "addr", "show", "dev", dev]);
+    let line = shown
+        .lines()
+        .find(|l| l.split_whitespace().any(|w| w == addr))
+        .unwrap_or_else(|| panic!("{addr} not on {dev}: {shown}"));
+    let words: Vec<&str> = line
+        .split_whitespace()
+        .skip(2)
+        .map(|w| w.trim_end_matches('\\'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.join(" ")
 }
