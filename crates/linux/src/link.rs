@@ -21,6 +21,7 @@ use crate::sysctl::SysctlChanges;
 use crate::{IfRef, MacAddr};
 
 const IPV4_CONF: &str = "net/ipv4/conf";
+const IPV6_CONF: &str = "net/ipv6/conf";
 const ARPHRD_ETHER: u16 = 1;
 
 /// What the kernel says about one interface.
@@ -120,14 +121,45 @@ impl LinkInfo {
     }
 }
 
-/// The RFC 5798 §7.3 / keepalived VMAC name: `vrrp.<VRID>` (IPv4),
-/// `vrrp6.<VRID>` (IPv6) unless the configuration names it.
-pub fn default_vmac_name(vrid: u8, ipv6: bool) -> String {
-    if ipv6 {
-        format!("vrrp6.{vrid}")
-    } else {
-        format!("vrrp.{vrid}")
-    }
+/// Kernel limit on interface names, including the terminating NUL.
+const IFNAMSIZ: usize = 16;
+
+/// keepalived's default VMAC name, `<prefix>.<VRID>` with the default
+/// prefix `vrrp`, for IPv4 and IPv6 alike (the first of
+/// [`vmac_name_candidates`]).
+pub fn default_vmac_name(vrid: u8) -> String {
+    vmac_name_candidates("vrrp", vrid, false)
+        .next()
+        .unwrap_or_default()
+}
+
+/// The names keepalived tries, in order, for a VMAC without a configured
+/// name (`create_vmac_name()`; `prefix` is `vmac_prefix`, default `vrrp`):
+/// `<prefix>.<VRID>`, then `<prefix><N>.<VRID>` with N = 1, 2, … — for IPv6
+/// N = 6 first, then 1…5, 7, …. The caller takes the first one no other
+/// instance uses and no unrelated interface has. A name too long for
+/// IFNAMSIZ loses the end of the prefix, as upstream.
+pub fn vmac_name_candidates(
+    prefix: &str,
+    vrid: u8,
+    ipv6: bool,
+) -> impl Iterator<Item = String> + '_ {
+    // IPv6 tries 6 first ("vrrp6"), then the rest in order without it.
+    let ipv6_first = ipv6.then_some(6u16);
+    let rest = (1..=u16::MAX).filter(move |n| !(ipv6 && *n == 6));
+    let numbers = std::iter::once(None).chain(ipv6_first.into_iter().chain(rest).map(Some));
+    numbers.map(move |num| {
+        let tail = match num {
+            Some(n) => format!("{n}.{vrid}"),
+            None => format!(".{vrid}"),
+        };
+        let room = (IFNAMSIZ - 1).saturating_sub(tail.len());
+        let mut cut = prefix.len().min(room);
+        while !prefix.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}{tail}", &prefix[..cut])
+    })
 }
 
 /// The EUI-64 link-local address (RFC 4291 §2.5.1, RFC 4862 §5.3) of `mac`:
@@ -165,8 +197,12 @@ pub struct VmacSpec {
     /// IPv6 instance: MAC `00:00:5e:00:02:VRID`, `addr_gen_mode none`, and a
     /// link-local address from the parent's MAC.
     pub ipv6: bool,
-    /// Interface name (`use_vmac NAME`); see [`default_vmac_name`].
+    /// Interface name (`use_vmac NAME`); see [`default_vmac_name`] and
+    /// [`vmac_name_candidates`].
     pub name: String,
+    /// The instance has `virtual_ipaddress_excluded` of the other family:
+    /// keepalived then keeps IPv6 enabled on an IPv4 VMAC.
+    pub other_family_vips: bool,
 }
 
 impl VmacSpec {
@@ -176,7 +212,8 @@ impl VmacSpec {
             parent,
             vrid,
             ipv6,
-            name: default_vmac_name(vrid, ipv6),
+            name: default_vmac_name(vrid),
+            other_family_vips: false,
         }
     }
 
@@ -337,13 +374,16 @@ impl Netlink {
     }
 
     /// Creates (or reuses) the VMAC, applies keepalived's sysctls (recording
-    /// the originals in `sysctls`), and brings it up.
+    /// the originals in `sysctls`), and brings it up, in keepalived's order
+    /// (`netlink_link_add_vmac()`):
     ///
-    /// On the VMAC: `arp_ignore=1`, `accept_local=1`, `rp_filter=0`,
-    /// `promote_secondaries=1`; on the parent: `arp_ignore=1`,
-    /// `arp_filter=1`. IPv6 VMACs get `addr_gen_mode none` and the EUI-64
-    /// link-local address of the parent's MAC. `all.rp_filter` is handled by
-    /// [`lower_all_rp_filter`], once per process.
+    /// - IPv4 VMACs: [`lower_all_rp_filter`]; on the VMAC `arp_ignore=1`,
+    ///   `accept_local=1`, `rp_filter=0`, `promote_secondaries=1`; on the
+    ///   parent `arp_ignore=1`, `arp_filter=1`; and `disable_ipv6=1` on the
+    ///   VMAC unless [`VmacSpec::other_family_vips`].
+    /// - Every VMAC: `addr_gen_mode none`, then up.
+    /// - IPv6 VMACs: the EUI-64 link-local address of the parent's MAC
+    ///   (nodad, preferred lifetime 0, as keepalived adds it).
     pub async fn create_vmac(
         &self,
         spec: &VmacSpec,
@@ -403,52 +443,68 @@ impl Netlink {
             }
         };
 
-        if spec.ipv6 {
-            // The kernel would otherwise give the VMAC a link-local address
-            // from the VRRP MAC, shared by every router of the VRID.
-            let mut message = LinkMessage::default();
-            message.header.index = link.index;
-            message
-                .attributes
-                .push(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
-                    vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)],
-                )]));
-            self.acked(
-                || format!("set addr_gen_mode none on {}", spec.name),
-                RouteNetlinkMessage::SetLink(message),
-                NLM_F_REQUEST | NLM_F_ACK,
-            )
-            .await?;
-        }
-
         let sysctl_error = |iface: &str| {
             let iface = iface.to_owned();
             move |source| VmacError::Sysctl { iface, source }
         };
-        for (param, value) in [
-            ("arp_ignore", 1),
-            ("accept_local", 1),
-            ("rp_filter", 0),
-            ("promote_secondaries", 1),
-        ] {
-            sysctls
-                .set(IPV4_CONF, &link.name, param, value)
-                .map_err(sysctl_error(&link.name))?;
+        if !spec.ipv6 {
+            // keepalived: set_interface_parameters(), IPv4 VMACs only, after
+            // clear_rp_filter() (which does nothing once all.rp_filter is 0).
+            lower_all_rp_filter(sysctls).map_err(sysctl_error("all"))?;
+            for (param, value) in [
+                ("arp_ignore", 1),
+                ("accept_local", 1),
+                ("rp_filter", 0),
+                ("promote_secondaries", 1),
+            ] {
+                sysctls
+                    .set(IPV4_CONF, &link.name, param, value)
+                    .map_err(sysctl_error(&link.name))?;
+            }
+            for (param, value) in [("arp_ignore", 1), ("arp_filter", 1)] {
+                sysctls
+                    .set(IPV4_CONF, &spec.parent.name, param, value)
+                    .map_err(sysctl_error(&spec.parent.name))?;
+            }
         }
-        for (param, value) in [("arp_ignore", 1), ("arp_filter", 1)] {
-            sysctls
-                .set(IPV4_CONF, &spec.parent.name, param, value)
-                .map_err(sysctl_error(&spec.parent.name))?;
-        }
+        // keepalived: link_set_ipv6(): no IPv6 on an IPv4 VMAC unless the
+        // instance has excluded VIPs of the other family.
+        let ipv6_enabled = spec.ipv6 || spec.other_family_vips;
+        sysctls
+            .set(
+                IPV6_CONF,
+                &link.name,
+                "disable_ipv6",
+                u32::from(!ipv6_enabled),
+            )
+            .map_err(sysctl_error(&link.name))?;
+
+        // RFC 5798 §7.4: no link-local address from the virtual MAC, which
+        // every router of the VRID shares. Not settable at creation time.
+        let mut message = LinkMessage::default();
+        message.header.index = link.index;
+        message
+            .attributes
+            .push(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
+                vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)],
+            )]));
+        self.acked(
+            || format!("set addr_gen_mode none on {}", spec.name),
+            RouteNetlinkMessage::SetLink(message),
+            NLM_F_REQUEST | NLM_F_ACK,
+        )
+        .await?;
 
         self.set_link_up(link.index, true).await?;
 
         if spec.ipv6
             && let Some(parent_mac) = parent.mac
         {
+            // keepalived adds it with every option zeroed: NODAD, and a
+            // preferred lifetime of 0 (deprecated), like a /128 VIP.
             let ll_addr = IpAddr::V6(link_local_from_mac(parent_mac));
             let mut ll = AddressSpec::new(link.index, ll_addr, 64);
-            ll.preferred_lft = crate::addr::INFINITY_LIFE_TIME;
+            ll.preferred_lft = 0;
             self.add_address(&ll).await?;
         }
 
@@ -517,8 +573,29 @@ mod tests {
         assert_eq!(v4.name, "vrrp.51");
         assert_eq!(v4.mac().to_string(), "00:00:5e:00:01:33");
         let v6 = VmacSpec::new(parent, 255, true);
-        assert_eq!(v6.name, "vrrp6.255");
+        // keepalived names IPv6 VMACs vrrp.<VRID> too; vrrp6 is the fallback.
+        assert_eq!(v6.name, "vrrp.255");
         assert_eq!(v6.mac().to_string(), "00:00:5e:00:02:ff");
+    }
+
+    #[test]
+    fn vmac_name_candidates_follow_upstream_order() {
+        let v4: Vec<String> = vmac_name_candidates("vrrp", 51, false).take(3).collect();
+        assert_eq!(v4, ["vrrp.51", "vrrp1.51", "vrrp2.51"]);
+        let v6: Vec<String> = vmac_name_candidates("vrrp", 51, true).take(8).collect();
+        assert_eq!(
+            v6,
+            [
+                "vrrp.51", "vrrp6.51", "vrrp1.51", "vrrp2.51", "vrrp3.51", "vrrp4.51", "vrrp5.51",
+                "vrrp7.51"
+            ]
+        );
+        // 15 characters at most: the prefix gives way.
+        let long: Vec<String> = vmac_name_candidates("averyverylongprefix", 200, false)
+            .take(2)
+            .collect();
+        assert_eq!(long, ["averyverylo.200", "averyveryl1.200"]);
+        assert!(long.iter().all(|n| n.len() == IFNAMSIZ - 1));
     }
 
     #[test]

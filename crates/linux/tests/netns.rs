@@ -892,11 +892,11 @@ async fn ipv6_vmac_has_no_autoconf_and_parent_derived_link_local() {
         sysctls.restore().expect("restore");
         vmac
     });
-    assert_eq!(vmac.link.name, "vrrp6.52");
+    assert_eq!(vmac.link.name, "vrrp.52");
     assert_eq!(vmac.link.mac, Some(MacAddr([0, 0, 0x5e, 0, 2, 52])));
-    let details = ns.ip(&["-d", "link", "show", "vrrp6.52"]);
+    let details = ns.ip(&["-d", "link", "show", "vrrp.52"]);
     assert!(details.contains("addrgenmode none"), "{details}");
-    let addrs = ns.ip(&["-6", "addr", "show", "dev", "vrrp6.52"]);
+    let addrs = ns.ip(&["-6", "addr", "show", "dev", "vrrp.52"]);
     let expected = linux::link::link_local_from_mac(eth0_mac);
     assert!(addrs.contains(&format!("{expected}/64")), "{addrs}");
     // No address derived from the shared virtual MAC.
@@ -1490,4 +1490,122 @@ fn addr_line(ns: &Netns, dev: &str, addr: &str) -> String {
         .filter(|w| !w.is_empty())
         .collect();
     words.join(" ")
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn vmacs_match_the_ones_keepalived_makes() {
+    if !can_run() {
+        return;
+    }
+    let config = "\
+global_defs {
+    vrrp_version 3
+}
+vrrp_instance V4 {
+    state BACKUP
+    interface va
+    use_vmac
+    virtual_router_id 51
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        192.0.2.51/32
+    }
+}
+vrrp_instance V6 {
+    state BACKUP
+    interface va
+    use_vmac
+    virtual_router_id 52
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        2001:db8::52/128
+    }
+}
+";
+    let theirs = Netns::new();
+    theirs.local_veth("va", &[]);
+    let ours = Netns::new();
+    ours.local_veth("va", &[]);
+    let Some(_keepalived) = Keepalived::start(&theirs, config) else {
+        return;
+    };
+
+    let va = if_ref(&ours, "va");
+    let specs = [
+        VmacSpec::new(va.clone(), 51, false),
+        VmacSpec::new(va, 52, true),
+    ];
+    ours.run(move || async move {
+        let nl = Netlink::new().expect("netlink");
+        let mut sysctls = SysctlChanges::new();
+        for spec in &specs {
+            nl.create_vmac(spec, &mut sysctls)
+                .await
+                .expect("create vmac");
+        }
+    });
+
+    // keepalived makes them at start-up; wait for the IPv6 one's address,
+    // its last step.
+    let start = Instant::now();
+    while !theirs.ip(&["-6", "-o", "addr", "show"]).contains("vrrp.52") {
+        assert!(start.elapsed() < DEADLINE, "keepalived made no VMACs");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let link_summary = |ns: &Netns, dev: &str| {
+        let details = ns.ip(&["-d", "link", "show", dev]);
+        let words: Vec<&str> = details.split_whitespace().collect();
+        let after = |key: &str, skip: usize| {
+            let at = words
+                .iter()
+                .position(|w| *w == key)
+                .unwrap_or_else(|| panic!("no {key} in {details}"));
+            words.get(at + skip).copied().unwrap_or_default().to_owned()
+        };
+        let up = details.contains(",UP") || details.contains("<UP");
+        let ipv6_off = ns.read_sysctl(&format!("net/ipv6/conf/{dev}/disable_ipv6"));
+        // MAC, macvlan mode, addrgenmode, up, IPv6 disabled.
+        (
+            after("link/ether", 1),
+            after("macvlan", 2),
+            after("addrgenmode", 1),
+            up,
+            ipv6_off,
+        )
+    };
+    for dev in ["vrrp.51", "vrrp.52"] {
+        assert_eq!(
+            link_summary(&ours, dev),
+            link_summary(&theirs, dev),
+            "{dev}"
+        );
+        for param in [
+            "arp_ignore",
+            "accept_local",
+            "rp_filter",
+            "promote_secondaries",
+        ] {
+            let path = format!("net/ipv4/conf/{dev}/{param}");
+            assert_eq!(ours.read_sysctl(&path), theirs.read_sysctl(&path), "{path}");
+        }
+    }
+    for param in ["arp_ignore", "arp_filter"] {
+        let path = format!("net/ipv4/conf/va/{param}");
+        assert_eq!(ours.read_sysctl(&path), theirs.read_sysctl(&path), "{path}");
+    }
+    // The IPv6 VMAC's only address: the parent's EUI-64 link-local. The MACs
+    // of the two namespaces' `va` differ, so compare flags, not addresses.
+    let v6_addrs = |ns: &Netns| {
+        let shown = ns.ip(&["-6", "-o", "addr", "show", "dev", "vrrp.52"]);
+        let parent = ns.mac_of("va");
+        let expected = format!("{}/64", linux::link::link_local_from_mac(parent));
+        let lines: Vec<String> = shown.lines().map(str::to_owned).collect();
+        assert_eq!(lines.len(), 1, "{shown}");
+        assert!(shown.contains(&expected), "{shown}");
+        addr_line(ns, "vrrp.52", &expected).replace(&expected, "LL")
+    };
+    assert_eq!(v6_addrs(&ours), v6_addrs(&theirs));
 }
