@@ -174,6 +174,11 @@ type Notifications =
     UnboundedReceiver<(NetlinkMessage<RouteNetlinkMessage>, netlink_sys::SocketAddr)>;
 
 /// A subscription to link and address notifications.
+///
+/// Subscribe first, then dump (`Netlink::list_links`) and
+/// [`EventDecoder::seed`]: a change between the dump and the subscription
+/// would otherwise be lost, while one between subscription and dump at
+/// worst repeats an event.
 #[derive(Debug)]
 pub struct Monitor {
     notifications: Notifications,
