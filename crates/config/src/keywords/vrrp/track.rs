@@ -415,21 +415,17 @@ pub fn garp_interface(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     Ok(())
 }
 
-/// `interfaces { IF ... }` in a garp_group.
+/// `interfaces { IF ... }` in a garp_group. keepalived reads the whole block first, so
+/// its complaints about these interfaces are reported at the block's last line.
 pub fn garp_interfaces(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
-    let mut found = Vec::new();
-    ctx.value_block(line, |_, l| {
-        for w in l.words() {
-            found.push((w.to_string(), Some(l.span)));
-        }
-        Ok(())
-    })?;
-    if found.is_empty() {
+    let words = ctx.read_value_block(line)?;
+    if words.is_empty() {
         ctx.report(Level::GeneralError, "empty garp_group interfaces block");
         return Ok(());
     }
+    let span = ctx.current_span();
     if let Some(g) = ctx.cfg.vrrp.garp_groups.last_mut() {
-        g.interfaces.extend(found);
+        g.interfaces.extend(words.into_iter().map(|w| (w, span)));
     }
     Ok(())
 }

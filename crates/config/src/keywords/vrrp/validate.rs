@@ -261,18 +261,29 @@ fn resolve_interfaces(v: &mut Validation<'_>) -> bool {
             false
         });
     }
+    // keepalived: an interface belongs to at most one garp_group.
+    let mut garp_assigned: Vec<String> = Vec::new();
     for g in &mut vrrp.garp_groups {
         g.interfaces.retain(|(name, span)| {
-            if system.interface_exists(name) || dynamic {
-                return true;
+            if !exists(name) {
+                missing = true;
+                report(
+                    diags,
+                    *span,
+                    format!("interface {name} given for garp_group doesn't exist"),
+                );
+                return false;
             }
-            missing = true;
-            report(
-                diags,
-                *span,
-                format!("interface {name} given for garp_group doesn't exist"),
-            );
-            false
+            if garp_assigned.contains(name) {
+                report(
+                    diags,
+                    *span,
+                    format!("interface {name} is already in a garp_group - ignoring"),
+                );
+                return false;
+            }
+            garp_assigned.push(name.clone());
+            true
         });
     }
     for l in &vrrp.linkbeat_interfaces {
