@@ -288,6 +288,9 @@ pub struct GarpGroup {
     pub gna_interval_us: Option<u64>,
     pub interfaces: Vec<(String, Option<Span>)>,
     pub span: Option<Span>,
+    /// Set while loading for a group keepalived discards when its block closes (no
+    /// interval): its interfaces were still looked up. Never set after validation.
+    pub discarded: bool,
 }
 
 /// Initial state wanted.

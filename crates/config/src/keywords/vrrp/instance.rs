@@ -33,14 +33,16 @@ fn current_name(ctx: &Ctx<'_>) -> String {
         .unwrap_or_default()
 }
 
-/// keepalived: `inet_stosockaddr()` without a port: a plain address, IPv6 optionally
-/// in brackets.
+/// keepalived: `inet_stosockaddr()` without a port: IPv6 when the text has a ':',
+/// anything from a '-' (range) or else a '/' (mask) on is ignored.
 pub(super) fn parse_sockaddr(text: &str) -> Option<IpAddr> {
-    let t = text
-        .strip_prefix('[')
-        .and_then(|r| r.strip_suffix(']'))
-        .unwrap_or(text);
-    t.parse().ok()
+    let cut = text.find('-').or_else(|| text.find('/'));
+    let addr = cut.and_then(|c| text.get(..c)).unwrap_or(text);
+    if text.contains(':') {
+        addr.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
+    } else {
+        addr.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
+    }
 }
 
 /// `vrrp_instance NAME`.

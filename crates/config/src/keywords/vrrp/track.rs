@@ -440,7 +440,11 @@ pub fn garp_group_end(ctx: &mut Ctx<'_>) -> HandlerResult {
             Level::GeneralError,
             "garp_group has no garp_interval or gna_interval - removing it",
         );
-        ctx.cfg.vrrp.garp_groups.pop();
+        // Validation still looks its interfaces up (keepalived did, while parsing),
+        // then drops it.
+        if let Some(g) = ctx.cfg.vrrp.garp_groups.last_mut() {
+            g.discarded = true;
+        }
     }
     Ok(())
 }

@@ -264,6 +264,7 @@ fn resolve_interfaces(v: &mut Validation<'_>) -> bool {
     // keepalived: an interface belongs to at most one garp_group.
     let mut garp_assigned: Vec<String> = Vec::new();
     for g in &mut vrrp.garp_groups {
+        let discarded = g.discarded;
         g.interfaces.retain(|(name, span)| {
             if !exists(name) {
                 missing = true;
@@ -282,10 +283,13 @@ fn resolve_interfaces(v: &mut Validation<'_>) -> bool {
                 );
                 return false;
             }
-            garp_assigned.push(name.clone());
+            if !discarded {
+                garp_assigned.push(name.clone());
+            }
             true
         });
     }
+    vrrp.garp_groups.retain(|g| !g.discarded);
     for l in &vrrp.linkbeat_interfaces {
         if !exists(&l.interface) {
             diags.report(
