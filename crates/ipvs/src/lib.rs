@@ -80,6 +80,7 @@
 pub mod error;
 pub mod model;
 pub mod nla;
+pub mod reconcile;
 pub mod socket;
 pub mod wire;
 
