@@ -464,6 +464,9 @@ pub fn parse_route_line(
                 if !mix(&mut route, fam) {
                     fail!("{word} given for a route of the other family");
                 }
+                // keepalived 2.2.7 steps over the word after inet/inet6 as well, so
+                // `inet6 default ...` loses its destination.
+                i += 1;
             }
             "src" | "from" => {
                 i += 1;
@@ -764,8 +767,15 @@ pub fn parse_rule_line(
     while i < n {
         let word = ctx.arg(line, i)?;
         match word {
-            "inet6" => set_family!(Family::V6),
-            "inet" => set_family!(Family::V4),
+            // keepalived 2.2.7 also steps over the word after inet/inet6.
+            "inet6" => {
+                set_family!(Family::V6);
+                i += 1;
+            }
+            "inet" => {
+                set_family!(Family::V4);
+                i += 1;
+            }
             "from" | "to" => {
                 i += 1;
                 let p = ctx.arg(line, i)?;
@@ -921,17 +931,14 @@ pub fn parse_rule_line(
                     Some((a, b)) => (a, Some(b)),
                     None => (p, None),
                 };
-                let port_ok = |s: &str| {
+                // keepalived: sscanf("%hu-%hu") must read two numbers; a single port
+                // is refused (2.2.7 behaviour).
+                let port = |s: &str| {
                     let digits: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
-                    !digits.is_empty()
+                    !digits.is_empty() && digits.parse::<u32>().is_ok()
                 };
-                // keepalived: sscanf("%hu-%hu") must read both numbers (a single one is
-                // accepted as start=end only when the scan stopped after it).
-                let ok = port_ok(a) && b.is_none_or(port_ok);
-                if !ok
-                    || (b.is_none()
-                        && a.len() != a.chars().take_while(|c| c.is_ascii_digit()).count())
-                {
+                let ok = port(a) && a.chars().all(|c| c.is_ascii_digit()) && b.is_some_and(port);
+                if !ok {
                     ctx.report(Level::GeneralError, format!("invalid {word} range '{p}'"));
                 }
             }

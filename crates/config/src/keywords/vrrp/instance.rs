@@ -801,8 +801,7 @@ pub(super) fn track_process_line(
     }))
 }
 
-/// keepalived: `alloc_track_bfd()`: names are checked against the `bfd_instance`s by
-/// validation (they are another domain's); the syntax is checked here.
+/// keepalived: `alloc_track_bfd()`: the `bfd_instance` must already be defined.
 pub(super) fn track_bfd_line(
     ctx: &mut Ctx<'_>,
     l: &Line,
@@ -810,6 +809,14 @@ pub(super) fn track_bfd_line(
     existing: &[TrackRef],
 ) -> Result<Option<TrackRef>, crate::parser::Abort> {
     let name = ctx.arg(l, 0)?;
+    let Some(bfd) = ctx.cfg.bfd.vrrp_tracked.iter().find(|b| b.name == name) else {
+        ctx.report(
+            Level::GeneralError,
+            format!("({owner}) track bfd {name} not found - ignoring"),
+        );
+        return Ok(None);
+    };
+    let (def_weight, def_reverse) = (bfd.weight, bfd.weight_reverse);
     if existing.iter().any(|t| t.name == name) {
         ctx.report(
             Level::GeneralError,
@@ -823,8 +830,8 @@ pub(super) fn track_bfd_line(
     }
     Ok(Some(TrackRef {
         name: t.name,
-        weight: t.weight.unwrap_or(0),
-        reverse: t.reverse.unwrap_or(false),
+        weight: t.weight.unwrap_or(def_weight),
+        reverse: t.reverse.unwrap_or(def_reverse),
         span: Some(l.span),
     }))
 }
