@@ -1,8 +1,8 @@
 //! The `keepalived` binary.
 //!
-//! Today: the command line, `--signum`, `-v`, `-h`, and `-t/--config-test` (with `-d`).
-//! The VRRP and checker processes arrive with later work; until then running without
-//! `-t` checks the configuration and says what is missing, rather than pretending.
+//! The command line, `--signum`, `-v`, `-h`, `-t/--config-test` (with `-d`), and
+//! running the VRRP subsystem (`daemon::daemon`). The checker and BFD processes arrive
+//! with later work.
 
 mod cli;
 
@@ -55,11 +55,40 @@ fn run(cli: &Cli) -> i32 {
     if let Some(log_file) = &cli.config_test {
         return config_test(cli, log_file);
     }
-    eprintln!(
-        "keepalived: the VRRP and checker processes are not implemented yet; use -t to check {}",
-        cli.config_file().display()
-    );
-    1
+    if cli.check {
+        eprintln!("keepalived: the health-checker subsystem (-C) is not implemented yet");
+        return 1;
+    }
+    let args: Vec<String> = std::env::args().collect();
+    daemon::daemon::run(&daemon_options(cli), &args)
+}
+
+fn daemon_options(cli: &Cli) -> daemon::daemon::DaemonOptions {
+    daemon::daemon::DaemonOptions {
+        config_file: cli.config_file(),
+        load: load_options(cli),
+        dont_fork: cli.dont_fork,
+        log: daemon::logging::LogOptions {
+            console: cli.log_console,
+            syslog: !cli.no_syslog,
+            file: cli.log_file.as_ref().map(|f| {
+                if f.is_empty() {
+                    std::path::PathBuf::from("/tmp/keepalived.log")
+                } else {
+                    std::path::PathBuf::from(f)
+                }
+            }),
+            detail: cli.log_detail,
+            ident: "Keepalived_vrrp".to_string(),
+        },
+        pid_file: cli.pid.clone(),
+        vrrp_pid_file: cli.vrrp_pid.clone(),
+        namespace: cli.namespace.clone(),
+        runtime: daemon::vrrp::RuntimeOptions {
+            dont_release_vrrp: cli.dont_release_vrrp,
+            address_monitoring: cli.address_monitoring,
+        },
+    }
 }
 
 fn load_options(cli: &Cli) -> config::LoadOptions {

@@ -1,0 +1,171 @@
+//! `keepalived -f FILE` without `-t`: the VRRP subsystem in this process.
+//!
+//! keepalived runs a parent and a VRRP child; for now one process does the VRRP work
+//! and writes its pid to both pid files (`-p` and `-r`), so scripts that signal either
+//! reach the daemon. The runtime itself ([`crate::vrrp::VrrpRuntime`]) knows nothing
+//! about processes, so the parent/child split can come later without touching it.
+//!
+//! Signals: SIGTERM and SIGINT stop gracefully (priority-0 adverts, VIPs removed,
+//! exit 0). SIGHUP (reload) and the dump signals are logged as not implemented yet
+//! (and do not kill the daemon).
+
+use std::path::PathBuf;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tracing::{error, info, warn};
+
+use crate::logging::{self, LogOptions};
+use crate::process::{self, PidFile};
+use crate::vrrp::{RuntimeOptions, VrrpRuntime};
+
+/// keepalived's default pid files (Debian build).
+pub const DEFAULT_PID_FILE: &str = "/run/keepalived.pid";
+pub const DEFAULT_VRRP_PID_FILE: &str = "/run/vrrp.pid";
+
+/// What `main` passes down from the command line.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    pub config_file: PathBuf,
+    pub load: config::LoadOptions,
+    /// `-n`.
+    pub dont_fork: bool,
+    pub log: LogOptions,
+    /// `-p`.
+    pub pid_file: Option<PathBuf>,
+    /// `-r`.
+    pub vrrp_pid_file: Option<PathBuf>,
+    /// `-s`.
+    pub namespace: Option<String>,
+    pub runtime: RuntimeOptions,
+}
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Runs the daemon; returns the exit code.
+pub fn run(options: &DaemonOptions, args: &[String]) -> i32 {
+    if !options.dont_fork {
+        return match process::respawn_detached(args) {
+            Ok(_) => 0,
+            Err(e) => {
+                eprintln!("keepalived: {e}");
+                1
+            }
+        };
+    }
+    logging::init(&options.log);
+    info!("Starting Keepalived v{VERSION} (keepalived-rs)");
+    if let Ok(release) = std::fs::read_to_string("/proc/sys/kernel/osrelease") {
+        info!("Running on Linux {}", release.trim());
+    }
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    info!("Command line: {}", quoted.join(" "));
+
+    // The namespace must be entered before any socket or thread exists, and before
+    // the configuration is checked (interfaces are looked up there).
+    if let Some(ns) = &options.namespace
+        && let Err(e) = process::enter_netns(ns)
+    {
+        error!("{e}");
+        return 1;
+    }
+    info!("Opening file '{}'.", options.config_file.display());
+    let mut loaded = load(options);
+    if options.namespace.is_none()
+        && let Some(ns) = loaded.config.global.net_namespace.clone()
+    {
+        if let Err(e) = process::enter_netns(&ns) {
+            error!("{e}");
+            return 1;
+        }
+        loaded = load(options);
+    }
+    for line in loaded.render().lines() {
+        warn!("{line}");
+    }
+    let code = loaded.exit_code();
+    if code == config::diag::exit_code::UNRUNNABLE || code == config::diag::exit_code::ABORTED {
+        error!("Configuration cannot be run - exiting");
+        return 1;
+    }
+
+    let pid_path = options
+        .pid_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_PID_FILE));
+    let vrrp_pid_path = options
+        .vrrp_pid_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_VRRP_PID_FILE));
+    // keepalived: a second daemon with the same pid file exits 0.
+    if let Some(pid) = process::running_pid(&pid_path) {
+        info!("daemon is already running (pid {pid})");
+        return 0;
+    }
+    let pid_files = match (PidFile::create(&pid_path), PidFile::create(&vrrp_pid_path)) {
+        (Ok(a), Ok(b)) => vec![a, b],
+        (Err(e), _) | (_, Err(e)) => {
+            error!("{e}");
+            return 1;
+        }
+    };
+
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("cannot start the event loop: {e}");
+            return 1;
+        }
+    };
+    let config = loaded.config;
+    let code = runtime.block_on(async {
+        let shutdown = match shutdown_signal() {
+            Ok(s) => s,
+            Err(e) => {
+                error!("cannot install signal handlers: {e}");
+                return 1;
+            }
+        };
+        info!("Starting VRRP child process, pid={}", std::process::id());
+        let vrrp = match VrrpRuntime::start(&config, options.runtime.clone()).await {
+            Ok(v) => v,
+            Err(e) => {
+                error!("{e}");
+                return 1;
+            }
+        };
+        info!("Startup complete");
+        vrrp.run(shutdown).await;
+        0
+    });
+    info!("Stopped Keepalived v{VERSION} (keepalived-rs)");
+    drop(pid_files);
+    code
+}
+
+fn load(options: &DaemonOptions) -> config::Loaded {
+    config::load_file(&options.config_file, &options.load, &config::HostSystem)
+}
+
+/// Completes on SIGTERM or SIGINT; logs the signals whose handling comes later.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut usr1 = signal(SignalKind::user_defined1())?;
+    let mut usr2 = signal(SignalKind::user_defined2())?;
+    Ok(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = hup.recv() => warn!("Reload (SIGHUP) is not implemented yet - ignored"),
+                _ = usr1.recv() => warn!("Data dump (SIGUSR1) is not implemented yet - ignored"),
+                _ = usr2.recv() => warn!("Stats dump (SIGUSR2) is not implemented yet - ignored"),
+            }
+        }
+        info!("Stopping");
+    })
+}

@@ -1,0 +1,1035 @@
+//! The VRRP runtime: one event loop owning every router (no locks on the hot path).
+//!
+//! ```text
+//!  pool receive tasks ─┐                      ┌─> raw sockets (adverts)
+//!  link/addr monitor ──┼─> mpsc ─> event loop ┼─> rtnetlink (VIPs)
+//!  timer (earliest deadline of all routers) ──┘ └─> packet socket (GARP/NA)
+//! ```
+//!
+//! - [`VrrpRuntime::start`] resolves interfaces, creates VMACs, removes leftover VIPs
+//!   (keepalived does this at startup: "(VI_1) removing VIPs."), opens the socket pools
+//!   and starts every router (keepalived always enters BACKUP first).
+//! - [`VrrpRuntime::run`] drives everything until the `shutdown` future completes,
+//!   then stops every router (priority-0 advert, VIPs removed) and cleans up.
+//! - Timers: a `BTreeSet` of (deadline, unit) — the earliest entry is the one sleep.
+//! - Actions are performed in the order the state machine emits them.
+//!
+//! The runtime needs a tokio current-thread runtime in the network namespace it should
+//! work in; it knows nothing about processes, so a VRRP child process (issue 6) can run it.
+
+pub mod instance;
+pub mod net;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::future::Future;
+use std::net::IpAddr;
+use std::time::Instant;
+
+use linux::addr::InterfaceAddress;
+use linux::garp::GarpSender;
+use linux::link::{LinkInfo, VmacSpec};
+use linux::monitor::Event as LinkEvent;
+use linux::sysctl::SysctlChanges;
+use linux::{IfRef, MacAddr, Netlink};
+use thiserror::Error;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tracing::{debug, error, info, warn};
+use vrrp::advert::Advert;
+use vrrp::packet::{
+    Family, InstanceExpectations, Ipv4EncodeOptions, Ipv6EncodeOptions, RxMeta, encode_ipv4,
+    encode_vrrp_ipv6, validate,
+};
+use vrrp::router::{Action, GroupAction, Input, LogEvent, Router, State, SyncGroup, Timestamp};
+
+use instance::{Instance, InstanceLinks, Interfaces};
+use net::{NetEvent, Pool, PoolKey, PoolSocket};
+
+/// Why the runtime cannot start (a single instance failing is logged and skipped).
+#[derive(Debug, Error)]
+pub enum RunError {
+    #[error("netlink: {0}")]
+    Netlink(#[from] linux::NetlinkError),
+    #[error("({name}) {reason}")]
+    Instance { name: String, reason: String },
+}
+
+/// Daemon-level options that change how the runtime behaves.
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeOptions {
+    /// `-V`: leave VIPs in place on stop.
+    pub dont_release_vrrp: bool,
+    /// `-a`: log every address addition/deletion seen on netlink.
+    pub address_monitoring: bool,
+}
+
+/// Routers driven together: a lone instance or a sync group.
+#[derive(Debug)]
+enum Unit {
+    Single {
+        router: Box<Router>,
+        instance: usize,
+    },
+    Group {
+        group: Box<SyncGroup>,
+        members: Vec<usize>,
+    },
+}
+
+/// What a unit asks for, with instance indices resolved.
+enum Output {
+    Member(usize, Action),
+    GroupState { name: String, to: State },
+    Nothing,
+}
+
+impl Unit {
+    fn router(&self, member: usize) -> Option<&Router> {
+        match self {
+            Unit::Single { router, .. } => Some(router),
+            Unit::Group { group, .. } => group.member(member),
+        }
+    }
+
+    fn handle(&mut self, now: Timestamp, member: usize, input: Input) {
+        let result = match self {
+            Unit::Single { router, .. } => router.handle(now, input),
+            Unit::Group { group, .. } => group.handle(now, member, input),
+        };
+        if let Err(e) = result {
+            warn!("internal: input refused by the state machine: {e}");
+        }
+    }
+
+    fn start(&mut self, now: Timestamp) {
+        match self {
+            Unit::Single { router, .. } => {
+                let _ = router.handle(now, Input::Start);
+            }
+            Unit::Group { group, .. } => group.start(now),
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Timestamp) {
+        match self {
+            Unit::Single { router, .. } => router.handle_timeout(now),
+            Unit::Group { group, .. } => group.handle_timeout(now),
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Timestamp> {
+        match self {
+            Unit::Single { router, .. } => router.next_deadline(),
+            Unit::Group { group, .. } => group.next_deadline(),
+        }
+    }
+
+    fn poll(&mut self) -> Option<Output> {
+        match self {
+            Unit::Single { router, instance } => {
+                router.poll_action().map(|a| Output::Member(*instance, a))
+            }
+            Unit::Group { group, members } => {
+                let name = group.name().to_string();
+                group.poll_action().map(|a| match a {
+                    GroupAction::Member { index, action } => match members.get(index) {
+                        Some(&i) => Output::Member(i, action),
+                        None => Output::Nothing,
+                    },
+                    GroupAction::GroupStateChanged { to, .. } => Output::GroupState { name, to },
+                    GroupAction::GroupNotify { .. } => Output::Nothing,
+                })
+            }
+        }
+    }
+
+    fn members(&self) -> Vec<usize> {
+        match self {
+            Unit::Single { instance, .. } => vec![*instance],
+            Unit::Group { members, .. } => members.clone(),
+        }
+    }
+}
+
+/// Link and address facts from one dump, for building instances.
+struct HostInterfaces {
+    links: Vec<LinkInfo>,
+    addresses: Vec<InterfaceAddress>,
+}
+
+impl Interfaces for HostInterfaces {
+    fn by_name(&self, name: &str) -> Option<(IfRef, Option<MacAddr>)> {
+        self.links
+            .iter()
+            .find(|l| l.name == name)
+            .map(|l| (l.if_ref(), l.mac))
+    }
+
+    fn primary(&self, ifindex: u32, family: Family) -> Option<IpAddr> {
+        self.addresses
+            .iter()
+            .filter(|a| a.ifindex == ifindex)
+            .map(|a| a.address)
+            .find(|a| match (family, a) {
+                (Family::Ipv4, IpAddr::V4(_)) => true,
+                (Family::Ipv6, IpAddr::V6(v6)) => v6.is_unicast_link_local(),
+                _ => false,
+            })
+    }
+}
+
+/// The VRRP runtime. See the module documentation.
+pub struct VrrpRuntime {
+    epoch: Instant,
+    options: RuntimeOptions,
+    mcast_group4: std::net::Ipv4Addr,
+    instances: Vec<Instance>,
+    /// Per instance: (unit, member index in the unit).
+    member_of: Vec<(usize, usize)>,
+    /// Per instance: interfaces it depends on that are down now.
+    down_links: Vec<HashSet<u32>>,
+    /// Per instance: `dont_track_primary`.
+    track_primary: Vec<bool>,
+    units: Vec<Unit>,
+    pools: Vec<Pool>,
+    netlink: Netlink,
+    garp: Option<GarpSender>,
+    timers: BTreeSet<(Timestamp, usize)>,
+    scheduled: Vec<Option<Timestamp>>,
+    /// VMACs we created (deleted again on stop).
+    vmacs: Vec<IfRef>,
+    sysctls: SysctlChanges,
+    events_tx: UnboundedSender<NetEvent>,
+    events_rx: UnboundedReceiver<NetEvent>,
+}
+
+impl VrrpRuntime {
+    /// Builds every instance of `config` and starts them (see the module docs).
+    pub async fn start(
+        config: &config::Config,
+        options: RuntimeOptions,
+    ) -> Result<VrrpRuntime, RunError> {
+        let netlink = Netlink::new()?;
+        let mut host = HostInterfaces {
+            links: netlink.list_links().await?,
+            addresses: netlink.list_addresses(None).await?,
+        };
+        for link in &host.links {
+            let family_addrs = host.addresses.iter().filter(|a| a.ifindex == link.index);
+            for a in family_addrs {
+                info!("Assigned address {} for interface {}", a.address, link.name);
+            }
+        }
+        let (events_tx, events_rx) = unbounded_channel();
+        let mut runtime = VrrpRuntime {
+            epoch: Instant::now(),
+            options,
+            mcast_group4: config.global.vrrp_mcast_group4,
+            instances: Vec::new(),
+            member_of: Vec::new(),
+            down_links: Vec::new(),
+            track_primary: Vec::new(),
+            units: Vec::new(),
+            pools: Vec::new(),
+            netlink,
+            garp: None,
+            timers: BTreeSet::new(),
+            scheduled: Vec::new(),
+            vmacs: Vec::new(),
+            sysctls: SysctlChanges::new(),
+            events_tx,
+            events_rx,
+        };
+        match GarpSender::new() {
+            Ok(sender) => runtime.garp = Some(sender),
+            Err(e) => error!("cannot open the gratuitous ARP socket: {e}"),
+        }
+
+        // Instances and their routers, by configuration name.
+        let mut routers: HashMap<String, (usize, Router)> = HashMap::new();
+        for inst in &config.vrrp.instances {
+            match runtime.build_instance(inst, config, &mut host).await {
+                Ok((instance, router)) => {
+                    let index = runtime.instances.len();
+                    runtime.down_links.push(HashSet::new());
+                    runtime.track_primary.push(!inst.dont_track_primary);
+                    runtime.instances.push(instance);
+                    runtime.member_of.push((0, 0));
+                    routers.insert(inst.name.clone(), (index, router));
+                }
+                Err(e) => error!("{e} - instance not started"),
+            }
+        }
+        // Seed down links: an instance whose interface is down starts in FAULT.
+        for (i, inst) in runtime.instances.iter().enumerate() {
+            for index in [inst.interface.index, inst.xmit.index] {
+                let up = host
+                    .links
+                    .iter()
+                    .find(|l| l.index == index)
+                    .is_some_and(|l| l.is_up() && l.is_running());
+                if !up && let Some(set) = runtime.down_links.get_mut(i) {
+                    set.insert(index);
+                }
+            }
+        }
+
+        // Sync groups first (in configuration order), then the lone instances.
+        for sg in &config.vrrp.sync_groups {
+            let mut members = Vec::new();
+            let mut group_routers = Vec::new();
+            for name in sg.members.iter().flatten() {
+                if let Some((index, router)) = routers.remove(name) {
+                    members.push(index);
+                    group_routers.push(router);
+                }
+            }
+            if group_routers.is_empty() {
+                continue;
+            }
+            let unit = runtime.units.len();
+            for (m, &i) in members.iter().enumerate() {
+                if let Some(slot) = runtime.member_of.get_mut(i) {
+                    *slot = (unit, m);
+                }
+            }
+            runtime.units.push(Unit::Group {
+                group: Box::new(SyncGroup::new(sg.name.clone(), group_routers)),
+                members,
+            });
+        }
+        let mut singles: Vec<(usize, Router)> = routers.into_values().collect();
+        singles.sort_by_key(|(i, _)| *i);
+        for (instance, router) in singles {
+            let unit = runtime.units.len();
+            if let Some(slot) = runtime.member_of.get_mut(instance) {
+                *slot = (unit, 0);
+            }
+            runtime.units.push(Unit::Single {
+                router: Box::new(router),
+                instance,
+            });
+        }
+        runtime.scheduled = vec![None; runtime.units.len()];
+
+        runtime.open_pools(config);
+        match linux::monitor::Monitor::new() {
+            Ok(monitor) => net::spawn_monitor(monitor, &host.links, runtime.events_tx.clone()),
+            Err(e) => error!("cannot monitor links and addresses: {e}"),
+        }
+
+        // keepalived removes any VIPs left over by a previous run before starting.
+        for i in 0..runtime.instances.len() {
+            runtime.remove_vips(i).await;
+        }
+        let now = runtime.now();
+        for u in 0..runtime.units.len() {
+            if let Some(unit) = runtime.units.get_mut(u) {
+                unit.start(now);
+            }
+            runtime.drain(u).await;
+        }
+        Ok(runtime)
+    }
+
+    async fn build_instance(
+        &mut self,
+        inst: &config::model::vrrp::VrrpInstance,
+        config: &config::Config,
+        host: &mut HostInterfaces,
+    ) -> Result<(Instance, Router), RunError> {
+        let fail = |reason: String| RunError::Instance {
+            name: inst.name.clone(),
+            reason,
+        };
+        let ifname = inst
+            .interface
+            .clone()
+            .ok_or_else(|| fail("no interface given".into()))?;
+        let (interface, interface_mac) = host
+            .by_name(&ifname)
+            .ok_or_else(|| fail(format!("interface {ifname} does not exist")))?;
+        let ipv6 = inst.family == Some(config::model::vrrp::Family::V6);
+        let mut links = InstanceLinks {
+            interface: interface.clone(),
+            interface_mac,
+            xmit: interface.clone(),
+            vip_default: interface.clone(),
+            vip_default_mac: interface_mac,
+        };
+        if let (Some(vmac), Some(vrid)) = (&inst.vmac, inst.vrid) {
+            let mut spec = VmacSpec::new(interface.clone(), vrid, ipv6);
+            if let Some(name) = &vmac.ifname {
+                spec.name = name.clone();
+            }
+            let created = self
+                .netlink
+                .create_vmac(&spec, &mut self.sysctls)
+                .await
+                .map_err(|e| fail(format!("cannot create VMAC {}: {e}", spec.name)))?;
+            info!(
+                "({}) Creating VMAC interface {}",
+                inst.name, created.link.name
+            );
+            if created.created {
+                self.vmacs.push(created.link.if_ref());
+            }
+            links.vip_default = created.link.if_ref();
+            links.vip_default_mac = created.link.mac.or(Some(spec.mac()));
+            if !inst.vmac_xmit_base {
+                links.xmit = created.link.if_ref();
+            }
+            host.links.push(created.link);
+            // The IPv6 VMAC got a link-local address: refresh the address list.
+            host.addresses = self.netlink.list_addresses(None).await?;
+        }
+        let _ = links.interface_mac;
+        let instance = instance::build(inst, config, &links, host)?;
+        let up = [links.interface.index, links.xmit.index].iter().all(|ix| {
+            host.links
+                .iter()
+                .find(|l| l.index == *ix)
+                .is_some_and(|l| l.is_up() && l.is_running())
+        });
+        let router_config = instance::router_config(
+            inst,
+            &config.global,
+            instance.source,
+            instance.advertised.clone(),
+            up,
+        );
+        let router = Router::new(router_config).map_err(|e| fail(e.to_string()))?;
+        if !inst.vroutes.is_empty() || !inst.vrules.is_empty() {
+            warn!(
+                "({}) virtual_routes and virtual_rules are not implemented yet - ignored",
+                inst.name
+            );
+        }
+        Ok((instance, router))
+    }
+
+    fn open_pools(&mut self, config: &config::Config) {
+        let receive_buffer = None;
+        let _ = config;
+        let mut by_key: HashMap<PoolKey, usize> = HashMap::new();
+        for (i, inst) in self.instances.iter_mut().enumerate() {
+            let key = PoolKey {
+                ifindex: inst.xmit.index,
+                ipv6: inst.family == Family::Ipv6,
+                ah: inst.auth.is_ah(),
+                group: inst.group,
+                unicast_source: if inst.is_unicast() {
+                    Some(inst.source)
+                } else {
+                    None
+                },
+            };
+            let pool = match by_key.get(&key) {
+                Some(&p) => p,
+                None => match net::open(&key, &inst.xmit, receive_buffer) {
+                    Ok(socket) => {
+                        let p = self.pools.len();
+                        info!(
+                            "VRRP sockpool: [ifindex({:3}), family({}), proto({}), {}, address({})]",
+                            key.ifindex,
+                            if key.ipv6 { "IPv6" } else { "IPv4" },
+                            if key.ah { 51 } else { 112 },
+                            if key.group.is_some() {
+                                "multicast"
+                            } else {
+                                "unicast"
+                            },
+                            key.group
+                                .or(key.unicast_source)
+                                .map_or(String::new(), |a| a.to_string())
+                        );
+                        net::spawn_receiver(p, socket.clone(), self.events_tx.clone());
+                        self.pools.push(Pool {
+                            key: key.clone(),
+                            interface: inst.xmit.clone(),
+                            socket,
+                            by_vrid: HashMap::new(),
+                        });
+                        by_key.insert(key, p);
+                        p
+                    }
+                    Err(e) => {
+                        error!(
+                            "({}) cannot open VRRP socket on {}: {e}",
+                            inst.name, inst.xmit.name
+                        );
+                        usize::MAX
+                    }
+                },
+            };
+            inst.pool = pool;
+            if let Some(p) = self.pools.get_mut(pool)
+                && p.by_vrid.insert(inst.vrid, i).is_some()
+            {
+                error!(
+                    "({}) VRID {} is used by another instance on {} - adverts go to this one",
+                    inst.name, inst.vrid, inst.xmit.name
+                );
+            }
+        }
+    }
+
+    fn now(&self) -> Timestamp {
+        Timestamp::from_micros(u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX))
+    }
+
+    fn instant_of(&self, at: Timestamp) -> tokio::time::Instant {
+        tokio::time::Instant::from_std(
+            self.epoch + std::time::Duration::from_micros(at.as_micros()),
+        )
+    }
+
+    /// The state of every instance, by name (for tests and dumps).
+    pub fn states(&self) -> Vec<(String, State)> {
+        self.instances
+            .iter()
+            .enumerate()
+            .map(|(i, inst)| {
+                let state = self
+                    .member_of
+                    .get(i)
+                    .and_then(|&(u, m)| self.units.get(u)?.router(m))
+                    .map_or(State::Init, Router::state);
+                (inst.name.clone(), state)
+            })
+            .collect()
+    }
+
+    /// Runs until `shutdown` completes, then stops every instance gracefully.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let next = self.timers.first().copied();
+            let sleep_until = next.map(|(at, _)| self.instant_of(at));
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                () = async {
+                    match sleep_until {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                } => self.fire_timers().await,
+                event = self.events_rx.recv() => match event {
+                    Some(event) => self.on_event(event).await,
+                    None => break,
+                },
+            }
+        }
+        self.stop().await;
+    }
+
+    async fn fire_timers(&mut self) {
+        let now = self.now();
+        while let Some(&(at, u)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.remove(&(at, u));
+            if let Some(slot) = self.scheduled.get_mut(u) {
+                *slot = None;
+            }
+            if let Some(unit) = self.units.get_mut(u) {
+                unit.handle_timeout(now);
+            }
+            self.drain(u).await;
+        }
+    }
+
+    /// Re-files a unit's deadline after it changed state.
+    fn reschedule(&mut self, u: usize) {
+        let next = self.units.get(u).and_then(Unit::next_deadline);
+        let Some(slot) = self.scheduled.get_mut(u) else {
+            return;
+        };
+        if *slot == next {
+            return;
+        }
+        if let Some(old) = slot.take() {
+            self.timers.remove(&(old, u));
+        }
+        if let Some(at) = next {
+            self.timers.insert((at, u));
+            *slot = Some(at);
+        }
+    }
+
+    /// Feeds an input to an instance's unit, firing any due timer first so events are
+    /// seen in time order.
+    async fn feed(&mut self, instance: usize, input: Input) {
+        let Some(&(u, m)) = self.member_of.get(instance) else {
+            return;
+        };
+        let now = self.now();
+        if let Some(unit) = self.units.get_mut(u) {
+            if unit.next_deadline().is_some_and(|at| at <= now) {
+                unit.handle_timeout(now);
+            }
+            unit.handle(now, m, input);
+        }
+        self.drain(u).await;
+    }
+
+    /// Performs a unit's actions in order, then re-files its deadline.
+    async fn drain(&mut self, u: usize) {
+        while let Some(output) = self.units.get_mut(u).and_then(Unit::poll) {
+            match output {
+                Output::Member(i, action) => self.perform(i, action).await,
+                Output::GroupState { name, to } => {
+                    info!("VRRP_Group({name}) Syncing instances to {to} state");
+                }
+                Output::Nothing => {}
+            }
+        }
+        self.reschedule(u);
+    }
+
+    async fn perform(&mut self, i: usize, action: Action) {
+        let name = self
+            .instances
+            .get(i)
+            .map(|inst| inst.name.clone())
+            .unwrap_or_default();
+        match action {
+            Action::SendAdvert(advert) => self.send_advert(i, &advert).await,
+            Action::SendGratuitous { repeat, .. } => self.send_gratuitous(i, repeat).await,
+            Action::AddVips => self.add_vips(i).await,
+            Action::RemoveVips => {
+                if !self.stopping_keeps_vips(i) {
+                    self.remove_vips(i).await;
+                }
+            }
+            Action::StateChanged { from, to } => log_transition(&name, from, to),
+            Action::Notify { .. }
+            | Action::NotifyMasterRxLowerPriority { .. }
+            | Action::NotifyPriorityChange { .. }
+            | Action::Sync(_) => {}
+            Action::Log(event) => log_event(&name, &event),
+        }
+    }
+
+    /// `-V`: at stop, the VIPs stay.
+    fn stopping_keeps_vips(&self, i: usize) -> bool {
+        self.options.dont_release_vrrp
+            && self
+                .member_of
+                .get(i)
+                .and_then(|&(u, m)| self.units.get(u)?.router(m))
+                .is_some_and(|r| r.state() == State::Stop)
+    }
+
+    async fn send_advert(&mut self, i: usize, advert: &Advert) {
+        let mcast_group4 = self.mcast_group4;
+        let Some(inst) = self.instances.get_mut(i) else {
+            return;
+        };
+        let Some(pool) = self.pools.get(inst.pool) else {
+            return;
+        };
+        if advert.priority == 0 {
+            info!("({}) sent 0 priority", inst.name);
+        }
+        let destinations: Vec<IpAddr> = match inst.group {
+            Some(group) => vec![group],
+            None => inst.unicast_peers.iter().map(|p| p.address).collect(),
+        };
+        let unicast = inst.is_unicast();
+        match &pool.socket {
+            PoolSocket::V4(socket) => {
+                let (ip_id, ah_sequence) = inst.wire.next_ipv4_ids(&inst.auth);
+                let v3_checksum = inst.wire.v3_checksum(false, mcast_group4);
+                for dest in destinations {
+                    let IpAddr::V4(destination) = dest else {
+                        continue;
+                    };
+                    let options = Ipv4EncodeOptions {
+                        auth: inst.auth,
+                        destination,
+                        ttl: if unicast { inst.unicast_ttl } else { 255 },
+                        unicast,
+                        ip_id,
+                        ah_sequence,
+                        v3_checksum,
+                    };
+                    match encode_ipv4(advert, &options) {
+                        Ok(packet) => {
+                            if let Err(e) = socket.send(&packet, destination).await {
+                                warn!("({}) {e}", inst.name);
+                            }
+                        }
+                        Err(e) => error!("({}) cannot encode advert: {e}", inst.name),
+                    }
+                }
+            }
+            PoolSocket::V6(socket) => {
+                let IpAddr::V6(source) = inst.source else {
+                    return;
+                };
+                for dest in destinations {
+                    let IpAddr::V6(destination) = dest else {
+                        continue;
+                    };
+                    let options = Ipv6EncodeOptions {
+                        destination,
+                        auth: inst.auth,
+                    };
+                    match encode_vrrp_ipv6(advert, &options) {
+                        Ok(payload) => {
+                            let hops = unicast.then_some(inst.unicast_ttl);
+                            if let Err(e) = socket.send(&payload, source, destination, hops).await {
+                                warn!("({}) {e}", inst.name);
+                            }
+                        }
+                        Err(e) => error!("({}) cannot encode advert: {e}", inst.name),
+                    }
+                }
+            }
+        }
+    }
+
+    async fn send_gratuitous(&mut self, i: usize, repeat: u32) {
+        let (Some(inst), Some(garp)) = (self.instances.get(i), self.garp.as_ref()) else {
+            return;
+        };
+        for vip in &inst.addresses {
+            let kind = if vip.spec.address.is_ipv4() {
+                "gratuitous ARPs"
+            } else {
+                "unsolicited neighbour advert"
+            };
+            info!(
+                "({}) Sending/queueing {kind} on {} for {}",
+                inst.name, vip.ifname, vip.spec.address
+            );
+        }
+        for _ in 0..repeat {
+            for vip in &inst.addresses {
+                let result = match vip.spec.address {
+                    IpAddr::V4(v4) => {
+                        debug!("Sending gratuitous ARP on {} for {v4}", vip.ifname);
+                        garp.send_garp(vip.spec.ifindex, vip.mac, v4).await
+                    }
+                    IpAddr::V6(v6) => {
+                        debug!(
+                            "Sending unsolicited Neighbour Advert on {} for {v6}",
+                            vip.ifname
+                        );
+                        let router = linux::garp::ipv6_forwarding(&vip.ifname).unwrap_or(false);
+                        garp.send_unsolicited_na(vip.spec.ifindex, vip.mac, v6, router)
+                            .await
+                    }
+                };
+                if let Err(e) = result {
+                    warn!("({}) {e}", inst.name);
+                }
+            }
+        }
+    }
+
+    async fn add_vips(&mut self, i: usize) {
+        let Some(inst) = self.instances.get(i) else {
+            return;
+        };
+        info!("({}) setting VIPs.", inst.name);
+        for vip in &inst.addresses {
+            if let Err(e) = self.netlink.add_address(&vip.spec).await {
+                error!(
+                    "({}) cannot add {}/{} to {}: {e}",
+                    inst.name, vip.spec.address, vip.spec.prefix_len, vip.ifname
+                );
+            }
+        }
+    }
+
+    async fn remove_vips(&mut self, i: usize) {
+        let Some(inst) = self.instances.get(i) else {
+            return;
+        };
+        info!("({}) removing VIPs.", inst.name);
+        for vip in &inst.addresses {
+            let spec = &vip.spec;
+            if let Err(e) = self
+                .netlink
+                .delete_address(spec.ifindex, spec.address, spec.prefix_len)
+                .await
+            {
+                error!(
+                    "({}) cannot remove {}/{} from {}: {e}",
+                    inst.name, spec.address, spec.prefix_len, vip.ifname
+                );
+            }
+        }
+    }
+
+    async fn on_event(&mut self, event: NetEvent) {
+        match event {
+            NetEvent::Packet { pool, data, meta } => self.on_packet(pool, &data, meta).await,
+            NetEvent::ReceiveError { pool, error } => {
+                let name = self.pools.get(pool).map(|p| p.interface.name.clone());
+                warn!(
+                    "VRRP receive error on {}: {error}",
+                    name.unwrap_or_default()
+                );
+            }
+            NetEvent::Link(event) => self.on_link_event(event).await,
+        }
+    }
+
+    async fn on_packet(&mut self, pool: usize, data: &[u8], meta: RxMeta) {
+        let Some(p) = self.pools.get(pool) else {
+            return;
+        };
+        let family = if p.key.ipv6 {
+            Family::Ipv6
+        } else {
+            Family::Ipv4
+        };
+        let Some(vrid) = net::vrid_of(data, family) else {
+            return;
+        };
+        let Some(&i) = p.by_vrid.get(&vrid) else {
+            // keepalived ignores adverts for VRIDs it does not run.
+            return;
+        };
+        let source = match meta {
+            RxMeta::Ipv4 => net::ipv4_source(data),
+            RxMeta::Ipv6 { source, .. } => Some(IpAddr::V6(source)),
+        };
+        let Some(&(u, m)) = self.member_of.get(i) else {
+            return;
+        };
+        let Some(router) = self.units.get(u).and_then(|unit| unit.router(m)) else {
+            return;
+        };
+        let state = router.state();
+        let from_master = source.is_some() && router.master().map(|(a, _)| a) == source;
+        let Some(inst) = self.instances.get_mut(i) else {
+            return;
+        };
+        // keepalived: the VIP list is checked always as MASTER, and as BACKUP unless
+        // skip_check_adv_addr and the advert comes from the master we know.
+        let check_vip_addr = state != State::Backup || !(inst.skip_check_adv_addr && from_master);
+        let expect = InstanceExpectations {
+            vrid: inst.vrid,
+            version: inst.version,
+            auth: inst.auth,
+            interval_cs: inst.interval_cs,
+            unicast: inst.is_unicast(),
+            vips: &inst.advertised,
+            check_vip_addr,
+            check_unicast_src: inst.check_unicast_src,
+            unicast_peers: &inst.unicast_peers,
+            is_backup: state == State::Backup,
+            mcast_group4: self.mcast_group4,
+            v3_checksum_as_v2: false,
+        };
+        match validate(data, &meta, &expect, &mut inst.rx_stats, &mut inst.wire) {
+            Ok(advert) => self.feed(i, Input::Advert(advert)).await,
+            Err(e) if e.is_drop() => debug!("({}) advert dropped: {e}", inst.name),
+            Err(e) => info!(
+                "({}) bad advert from {}: {e}",
+                inst.name,
+                source.map_or_else(String::new, |s| s.to_string())
+            ),
+        }
+    }
+
+    async fn on_link_event(&mut self, event: LinkEvent) {
+        match event {
+            LinkEvent::LinkDown { ifindex, name } | LinkEvent::LinkDeleted { ifindex, name } => {
+                for i in self.instances_on_link(ifindex) {
+                    let newly_down = self
+                        .down_links
+                        .get_mut(i)
+                        .is_some_and(|set| set.insert(ifindex) && set.len() == 1);
+                    if newly_down {
+                        if let Some(inst) = self.instances.get(i) {
+                            info!("({}) Interface {name} is down - entering FAULT", inst.name);
+                        }
+                        self.feed(i, Input::InterfaceDown).await;
+                    }
+                }
+            }
+            LinkEvent::LinkUp { ifindex, name } => {
+                for i in self.instances_on_link(ifindex) {
+                    let newly_up = self
+                        .down_links
+                        .get_mut(i)
+                        .is_some_and(|set| set.remove(&ifindex) && set.is_empty());
+                    if newly_up {
+                        if let Some(inst) = self.instances.get(i) {
+                            info!("({}) Interface {name} is up", inst.name);
+                        }
+                        self.feed(i, Input::InterfaceUp).await;
+                    }
+                }
+            }
+            LinkEvent::AddrRemoved {
+                ifindex,
+                addr,
+                prefix,
+            } => {
+                if self.options.address_monitoring {
+                    info!("Netlink reports {addr}/{prefix} removed from ifindex {ifindex}");
+                }
+                self.on_address_removed(ifindex, addr).await;
+            }
+            LinkEvent::AddrAdded {
+                ifindex,
+                addr,
+                prefix,
+            } => {
+                if self.options.address_monitoring {
+                    info!("Netlink reports {addr}/{prefix} added to ifindex {ifindex}");
+                }
+            }
+            LinkEvent::LinkChanged { .. } => {}
+            LinkEvent::Overrun => warn!("Netlink: notifications lost (receive buffer overrun)"),
+        }
+    }
+
+    fn instances_on_link(&self, ifindex: u32) -> Vec<usize> {
+        self.instances
+            .iter()
+            .enumerate()
+            .filter(|(i, inst)| {
+                self.track_primary.get(*i).copied().unwrap_or(true)
+                    && (inst.interface.index == ifindex || inst.xmit.index == ifindex)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// A VIP vanished while we are MASTER: keepalived (`netlink_if_address_filter` →
+    /// `set_vrrp_backup`) releases everything with a priority-0 advert and goes
+    /// BACKUP; with nobody else taking over it becomes MASTER again after Skew_Time
+    /// and puts the VIP back. `no_track` VIPs are left alone.
+    async fn on_address_removed(&mut self, ifindex: u32, addr: IpAddr) {
+        let mut hit = Vec::new();
+        for (i, inst) in self.instances.iter().enumerate() {
+            let tracked = inst
+                .addresses
+                .iter()
+                .any(|v| v.spec.ifindex == ifindex && v.spec.address == addr && !v.no_track);
+            let is_master_with_vips = self
+                .member_of
+                .get(i)
+                .and_then(|&(u, m)| self.units.get(u)?.router(m))
+                .is_some_and(|r| r.state() == State::Master && r.vips_set());
+            if tracked && is_master_with_vips {
+                hit.push(i);
+            }
+        }
+        if hit.is_empty() {
+            return;
+        }
+        // Notifications are asynchronous: make sure the address is really gone (and
+        // this is not the echo of our own earlier removal).
+        let present = match self.netlink.list_addresses(Some(ifindex)).await {
+            Ok(list) => list.iter().any(|a| a.address == addr),
+            Err(_) => false,
+        };
+        if present {
+            return;
+        }
+        for i in hit {
+            if let Some(inst) = self.instances.get(i) {
+                info!(
+                    "({}) virtual address {addr} was deleted - releasing and going BACKUP",
+                    inst.name
+                );
+            }
+            self.feed(i, Input::VirtualAddressDeleted).await;
+        }
+    }
+
+    /// Graceful stop: every router sends its priority-0 advert (if MASTER) and drops
+    /// its VIPs; then VMACs and sysctls are put back.
+    async fn stop(&mut self) {
+        let now = self.now();
+        for u in 0..self.units.len() {
+            let members = self.units.get(u).map(Unit::members).unwrap_or_default();
+            for (m, _) in members.iter().enumerate() {
+                if let Some(unit) = self.units.get_mut(u) {
+                    unit.handle(now, m, Input::Stop);
+                }
+            }
+            self.drain(u).await;
+        }
+        for vmac in std::mem::take(&mut self.vmacs) {
+            if let Err(e) = self.netlink.delete_link(vmac.index).await {
+                warn!("cannot delete VMAC {}: {e}", vmac.name);
+            }
+        }
+        if let Err(e) = self.sysctls.restore() {
+            warn!("cannot restore interface sysctls: {e}");
+        }
+    }
+}
+
+fn log_transition(name: &str, from: State, to: State) {
+    match to {
+        State::Backup if from == State::Init => info!("({name}) Entering BACKUP STATE (init)"),
+        State::Backup => info!("({name}) Entering BACKUP STATE"),
+        State::Master => {
+            if from == State::Backup {
+                info!("({name}) Receive advertisement timeout");
+            }
+            info!("({name}) Entering MASTER STATE");
+        }
+        State::Fault => info!("({name}) Entering FAULT STATE"),
+        State::Stop => debug!("({name}) Stopping"),
+        State::Init => {}
+    }
+}
+
+/// keepalived's wording for each event (`vrrp.c`, `vrrp_track.c`).
+fn log_event(name: &str, event: &LogEvent) {
+    match event {
+        LogEvent::DiscardedLowerPriority { from, priority } => {
+            info!("({name}) received lower priority ({priority}) advert from {from} - discarding");
+        }
+        LogEvent::MasterReceivedLowerPriority {
+            from,
+            priority,
+            ours,
+            forcing_election,
+        } => {
+            let tail = if *forcing_election {
+                ", forcing new election"
+            } else {
+                ""
+            };
+            info!(
+                "({name}) Received advert from {from} with lower priority {priority}, ours {ours}{tail}"
+            );
+        }
+        LogEvent::MasterReceivedHigherPriority {
+            from,
+            priority,
+            ours,
+        } => info!(
+            "({name}) Master received advert from {from} with higher priority {priority}, ours {ours}"
+        ),
+        LogEvent::EqualPriorityFromOwnAddress => info!(
+            "({name}) WARNING - equal priority advert received from remote host with our IP address."
+        ),
+        LogEvent::OwnerConflict { .. } => info!(
+            "({name}) CONFIGURATION ERROR: local instance and a remote instance are both configured as address owner, please fix - reducing local priority"
+        ),
+        LogEvent::EffectivePriorityChanged { from, to } => {
+            info!("({name}) Changing effective priority from {from} to {to}");
+        }
+        LogEvent::PreemptDelayStarted => info!("({name}) start preempt delay"),
+        LogEvent::PreemptDelayStopped => info!("({name}) stop preempt delay"),
+        LogEvent::MasterIntervalAdopted { from_cs, to_cs } => info!(
+            "({name}) advertisement interval updated from {}ms to {}ms by master",
+            u32::from(*from_cs) * 10,
+            u32::from(*to_cs) * 10
+        ),
+    }
+}

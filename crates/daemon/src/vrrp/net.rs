@@ -1,0 +1,220 @@
+//! Socket pools: one VRRP socket pair per (interface, family, protocol, group or
+//! unicast source), shared by every instance that uses it and demultiplexed by VRID
+//! (keepalived's `sock_t` pool, `vrrp_scheduler.c`). Each pool has a receive task that
+//! forwards packets to the event loop; the loop alone owns the routers.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use linux::IfRef;
+use linux::monitor::{Event as LinkEvent, Monitor};
+use linux::vrrp_socket::{
+    Delivery, SocketOptions, VrrpProtocol, VrrpSocketError, VrrpSocketV4, VrrpSocketV6,
+};
+use tokio::sync::mpsc::UnboundedSender;
+use vrrp::packet::{Family, IPPROTO_AH, RxMeta};
+
+/// What identifies a pool (keepalived `already_exist_sock()`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PoolKey {
+    pub ifindex: u32,
+    pub ipv6: bool,
+    pub ah: bool,
+    /// The group when multicast.
+    pub group: Option<IpAddr>,
+    /// The source when unicast.
+    pub unicast_source: Option<IpAddr>,
+}
+
+/// The open socket pair of a pool.
+#[derive(Debug, Clone)]
+pub enum PoolSocket {
+    V4(Arc<VrrpSocketV4>),
+    V6(Arc<VrrpSocketV6>),
+}
+
+/// One pool: its socket and the instances on it by VRID.
+#[derive(Debug)]
+pub struct Pool {
+    pub key: PoolKey,
+    pub interface: IfRef,
+    pub socket: PoolSocket,
+    pub by_vrid: HashMap<u8, usize>,
+}
+
+/// Everything the receive and monitor tasks hand to the event loop.
+#[derive(Debug)]
+pub enum NetEvent {
+    Packet {
+        pool: usize,
+        data: Vec<u8>,
+        meta: RxMeta,
+    },
+    ReceiveError {
+        pool: usize,
+        error: String,
+    },
+    Link(LinkEvent),
+}
+
+/// Opens the socket pair of a pool.
+pub fn open(
+    key: &PoolKey,
+    interface: &IfRef,
+    receive_buffer: Option<usize>,
+) -> Result<PoolSocket, VrrpSocketError> {
+    let protocol = if key.ah {
+        VrrpProtocol::Ah
+    } else {
+        VrrpProtocol::Vrrp
+    };
+    if key.ipv6 {
+        let delivery = match (key.group, key.unicast_source) {
+            (_, Some(IpAddr::V6(source))) => Delivery::Unicast { source },
+            (Some(IpAddr::V6(group)), _) => Delivery::Multicast { group },
+            _ => Delivery::Multicast {
+                group: vrrp::packet::VRRP_MCAST_GROUP6,
+            },
+        };
+        let options = SocketOptions::<Ipv6Addr> {
+            interface: Some(interface.clone()),
+            protocol,
+            delivery,
+            receive_buffer,
+            kernel_filter: true,
+        };
+        Ok(PoolSocket::V6(Arc::new(VrrpSocketV6::open(&options)?)))
+    } else {
+        let delivery = match (key.group, key.unicast_source) {
+            (_, Some(IpAddr::V4(source))) => Delivery::Unicast { source },
+            (Some(IpAddr::V4(group)), _) => Delivery::Multicast { group },
+            _ => Delivery::Multicast {
+                group: vrrp::packet::VRRP_MCAST_GROUP4,
+            },
+        };
+        let options = SocketOptions::<Ipv4Addr> {
+            interface: Some(interface.clone()),
+            protocol,
+            delivery,
+            receive_buffer,
+            kernel_filter: true,
+        };
+        Ok(PoolSocket::V4(Arc::new(VrrpSocketV4::open(&options)?)))
+    }
+}
+
+/// Largest packet we read: an IPv4 header with options, AH, 255 IPv6-sized addresses.
+const RECEIVE_BUFFER: usize = 60 + 24 + 8 + 255 * 16 + 8;
+/// Pause after a receive error, so a persistent error cannot spin the CPU.
+const ERROR_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Spawns the task that forwards this pool's packets to the event loop.
+pub fn spawn_receiver(pool: usize, socket: PoolSocket, events: UnboundedSender<NetEvent>) {
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; RECEIVE_BUFFER];
+        loop {
+            let received = match &socket {
+                PoolSocket::V4(s) => s
+                    .recv(&mut buf)
+                    .await
+                    .map(|r| (r.len, RxMeta::Ipv4))
+                    .map_err(|e| e.to_string()),
+                PoolSocket::V6(s) => s
+                    .recv(&mut buf)
+                    .await
+                    .map(|r| {
+                        (
+                            r.len,
+                            RxMeta::Ipv6 {
+                                source: r.source,
+                                destination: r.dest,
+                                hop_limit: r.hop_limit,
+                            },
+                        )
+                    })
+                    .map_err(|e| e.to_string()),
+            };
+            let event = match received {
+                Ok((len, meta)) => NetEvent::Packet {
+                    pool,
+                    data: buf.get(..len).unwrap_or(&[]).to_vec(),
+                    meta,
+                },
+                Err(error) => NetEvent::ReceiveError { pool, error },
+            };
+            let failed = matches!(event, NetEvent::ReceiveError { .. });
+            if events.send(event).is_err() {
+                return;
+            }
+            if failed {
+                tokio::time::sleep(ERROR_BACKOFF).await;
+            }
+        }
+    });
+}
+
+/// Spawns the link/address monitor, seeded with the current links.
+pub fn spawn_monitor(
+    mut monitor: Monitor,
+    links: &[linux::link::LinkInfo],
+    events: UnboundedSender<NetEvent>,
+) {
+    for link in links {
+        monitor.decoder_mut().seed(link);
+    }
+    tokio::spawn(async move {
+        while let Some(event) = monitor.next().await {
+            if events.send(NetEvent::Link(event)).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// The VRID of a received packet, before any check (for demultiplexing). IPv4: after
+/// the IP header and, for protocol 51, the 24-byte AH header; IPv6: the VRRP message.
+pub fn vrid_of(data: &[u8], family: Family) -> Option<u8> {
+    match family {
+        Family::Ipv4 => {
+            let ihl = usize::from(data.first()? & 0x0f) * 4;
+            let ah = if *data.get(9)? == IPPROTO_AH { 24 } else { 0 };
+            data.get(ihl + ah + 1).copied()
+        }
+        Family::Ipv6 => data.get(1).copied(),
+    }
+}
+
+/// The IPv4 source of a received packet.
+pub fn ipv4_source(data: &[u8]) -> Option<IpAddr> {
+    let octets: [u8; 4] = data.get(12..16)?.try_into().ok()?;
+    Some(IpAddr::V4(Ipv4Addr::from(octets)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vrid_found_after_ip_and_ah_headers() {
+        // keepalived's v2 advert from the lab capture: VRID 0x33.
+        let plain = [
+            0x45, 0xc0, 0x00, 0x28, 0x00, 0x05, 0x00, 0x00, 0xff, 0x70, 0x18, 0x83, 0xc0, 0x00,
+            0x02, 0x0b, 0xe0, 0x00, 0x00, 0x12, 0x21, 0x33, 0x96, 0x01,
+        ];
+        assert_eq!(vrid_of(&plain, Family::Ipv4), Some(51));
+        assert_eq!(
+            ipv4_source(&plain),
+            Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 11)))
+        );
+        let mut ah = plain[..20].to_vec();
+        ah[9] = IPPROTO_AH;
+        ah.extend_from_slice(&[0; 24]);
+        ah.extend_from_slice(&[0x21, 7]);
+        assert_eq!(vrid_of(&ah, Family::Ipv4), Some(7));
+        assert_eq!(vrid_of(&[0x31, 9, 100], Family::Ipv6), Some(9));
+        assert_eq!(vrid_of(&[0x45], Family::Ipv4), None);
+        assert_eq!(vrid_of(&[], Family::Ipv6), None);
+    }
+}
