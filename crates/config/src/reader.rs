@@ -780,16 +780,29 @@ impl Reader {
                 continue;
             }
             let mut buf = ColBuf::from_source(&bytes, first_col);
-            self.decomment_and_report(&mut buf, diags);
+            let reported = self.decomment_and_report(&mut buf, diags);
+            // keepalived -t: the VRRP, checker and BFD parses re-read the decommented
+            // copy of the configuration written by the first parse and decomment it
+            // again, so an escaped `\#` or `\!` starts a comment there. Most keywords
+            // are reported from those parses, so we read the way they do.
+            if decomment(&mut buf) && !reported {
+                diags.report(
+                    Level::GeneralError,
+                    self.error_span(),
+                    format!("unterminated quote in '{}'", buf.lossy()),
+                );
+            }
             if !buf.is_empty() {
                 return Some(buf);
             }
         }
     }
 
-    fn decomment_and_report(&mut self, buf: &mut ColBuf, diags: &mut Diagnostics) {
+    /// Decomments, reporting an unterminated quote; returns whether it reported.
+    fn decomment_and_report(&mut self, buf: &mut ColBuf, diags: &mut Diagnostics) -> bool {
         let before = buf.clone();
-        if decomment(buf) {
+        let unterminated = decomment(buf);
+        if unterminated {
             let mut shown = before;
             let lead = shown.span_of(0, BLANKS);
             shown.remove_range(0, lead);
@@ -799,6 +812,7 @@ impl Reader {
                 format!("unterminated quote in '{}'", shown.lossy()),
             );
         }
+        unterminated
     }
 
     /// keepalived's `read_line()` up to the brace split: the next line that is not
@@ -956,7 +970,7 @@ impl Reader {
                     if !expansion.found {
                         break;
                     }
-                    self.decomment_and_report(&mut buf, diags);
+                    let _ = self.decomment_and_report(&mut buf, diags);
                     if buf.at(0) == b'@' || buf.find_any(0, b"$").is_some() {
                         recheck = true;
                     }
