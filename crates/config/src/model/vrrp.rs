@@ -218,6 +218,9 @@ pub struct VrrpScript {
     pub user: Option<(String, Option<String>, Span)>,
     pub init_fail: bool,
     pub span: Option<Span>,
+    /// Set while loading for a script keepalived drops when its block closes (no
+    /// command); its `user` is still checked. Never set after validation.
+    pub discarded: bool,
 }
 
 impl VrrpScript {
@@ -235,6 +238,7 @@ impl VrrpScript {
             user: None,
             init_fail: false,
             span,
+            discarded: false,
         }
     }
 }

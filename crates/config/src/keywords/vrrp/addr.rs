@@ -160,6 +160,35 @@ fn parse_c_number(word: &str) -> Option<u64> {
     word.parse().ok()
 }
 
+/// keepalived's RTT_MAX_MS.
+const RTT_MAX_MS: u64 = 120_000;
+
+/// keepalived: `get_time_rtt()`: a time with an optional `s`/`ms` (or `sec`/`secs`)
+/// unit, decimals allowed with a unit; `mult` is the kernel's units per ms. Returns
+/// whether it is valid (range problems are reported by the number reader).
+fn rtt_time(ctx: &mut Ctx<'_>, text: &str, span: crate::span::Span, mult: u64) -> bool {
+    let t = text.trim_start_matches([' ', '\t']);
+    let (number, shift) = match t.find(['s', 'S']) {
+        Some(pos) => {
+            let unit = t.get(pos..).unwrap_or("").to_ascii_lowercase();
+            if !matches!(unit.as_str(), "s" | "sec" | "secs") {
+                return false;
+            }
+            let head = t.get(..pos).unwrap_or("");
+            match head.strip_suffix(['m', 'M']) {
+                Some(n) => (n, 0),
+                None => (head, 3),
+            }
+        }
+        None => (t, 0),
+    };
+    if number.is_empty() || number.contains(['e', 'E']) {
+        return false;
+    }
+    ctx.parse_decimal(number, span, 0, RTT_MAX_MS * mult, shift)
+        .is_some()
+}
+
 /// keepalived: `alloc_ipaddress()`. Returns `None` when keepalived drops the address.
 pub fn parse_address_line(
     ctx: &mut Ctx<'_>,
@@ -629,12 +658,25 @@ pub fn parse_route_line(
                     i += 1;
                     p = ctx.arg(line, i)?;
                 }
-                if w != "congctl"
-                    && !matches!(w, "rtt" | "rttvar" | "rto_min")
-                    && parse_c_number(p)
-                        .and_then(|v| u32::try_from(v).ok())
-                        .is_none()
-                {
+                let unit_mult = match w {
+                    "rtt" => Some(8),
+                    "rttvar" => Some(4),
+                    "rto_min" => Some(1),
+                    _ => None,
+                };
+                let ok = match unit_mult {
+                    Some(mult) => {
+                        let span = line.span_of(i);
+                        rtt_time(ctx, p, span, mult)
+                    }
+                    None => {
+                        w == "congctl"
+                            || parse_c_number(p)
+                                .and_then(|v| u32::try_from(v).ok())
+                                .is_some()
+                    }
+                };
+                if !ok {
                     fail!("invalid route {w} '{p}'");
                 }
             }
@@ -642,6 +684,18 @@ pub fn parse_route_line(
             | "quickack" | "pref" | "ttl-propagate" | "fastopen_no_cookie" => {
                 i += 1;
                 let p = ctx.arg(line, i)?;
+                // keepalived: pref is IPv6-only, realms IPv4-only; each fixes the family.
+                match word {
+                    "pref" if route.family == Some(Family::V4) => {
+                        fail!("pref is only valid for IPv6 routes")
+                    }
+                    "pref" => route.family = Some(Family::V6),
+                    "realms" if route.family == Some(Family::V6) => {
+                        fail!("realms are only valid for IPv4 routes")
+                    }
+                    "realms" => route.family = Some(Family::V4),
+                    _ => {}
+                }
                 let ok = match word {
                     "hoplimit" => parse_c_number(p).is_some_and(|v| v <= 255),
                     "window" | "initcwnd" | "initrwnd" => parse_c_number(p)

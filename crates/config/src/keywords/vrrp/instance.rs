@@ -700,7 +700,13 @@ pub(super) fn track_script_line(
     existing: &[TrackRef],
 ) -> Result<Option<TrackRef>, crate::parser::Abort> {
     let name = ctx.arg(l, 0)?;
-    let Some(script) = ctx.cfg.vrrp.scripts.iter().find(|s| s.name == name) else {
+    let Some(script) = ctx
+        .cfg
+        .vrrp
+        .scripts
+        .iter()
+        .find(|s| s.name == name && !s.discarded)
+    else {
         ctx.report(
             Level::GeneralError,
             format!("({owner}) track script {name} not found - ignoring"),

@@ -675,7 +675,11 @@ pub fn vrrp_script_end(ctx: &mut Ctx<'_>) -> HandlerResult {
         ctx.state.vrrp.remove_script = true;
     }
     if ctx.state.vrrp.remove_script {
-        ctx.cfg.vrrp.scripts.pop();
+        // keepalived drops it here (later track_script lines do not find it), but
+        // its `user` was already looked up: validation does that, then drops it.
+        if let Some(s) = ctx.cfg.vrrp.scripts.last_mut() {
+            s.discarded = true;
+        }
         return Ok(());
     }
     // The user is resolved by validation; here we record which user keepalived takes

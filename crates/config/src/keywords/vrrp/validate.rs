@@ -10,7 +10,7 @@ use super::instance::notify_slot;
 use crate::Validation;
 use crate::diag::Level;
 use crate::model::vrrp::{Family, InitialState, VrrpInstance};
-use crate::script::{check_script_security, resolve_script_user};
+use crate::script::{check_script_security, lookup_user_group, resolve_script_user};
 use crate::span::Span;
 
 /// keepalived's VRRP_PRIO_OWNER.
@@ -48,6 +48,21 @@ fn resolve_script_users(v: &mut Validation<'_>) {
     let mut removed: Vec<(String, Span)> = Vec::new();
     let mut index = 0;
     while let Some(entry) = v.cfg.vrrp.scripts.get_mut(index) {
+        if entry.discarded {
+            // keepalived looked its user up while parsing, before dropping it.
+            let name = entry.name.clone();
+            if let Some((user, group, span)) = entry.user.clone()
+                && let Err(e) = lookup_user_group(v.system, &user, group.as_deref())
+            {
+                v.diags.report(
+                    Level::GeneralError,
+                    Some(span),
+                    format!("vrrp_script {name}: unable to set the script's uid/gid ({e})"),
+                );
+            }
+            v.cfg.vrrp.scripts.remove(index);
+            continue;
+        }
         let Some(mut script) = entry.script.take() else {
             index += 1;
             continue;
