@@ -1,0 +1,225 @@
+//! Shared helpers of the VRRP namespace tests: a two-node lab, starting our daemon or
+//! Debian's keepalived 2.2.7 on a node, and waiting for VIPs.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use lab::{Lab, LabError, is_root, wait_for};
+
+pub const OURS: &str = env!("CARGO_BIN_EXE_keepalived");
+pub const UPSTREAM: &str = "/usr/sbin/keepalived";
+
+/// Poll interval for VIP checks: small against the intervals measured.
+pub const POLL: Duration = Duration::from_millis(10);
+
+/// Whether the namespace tests can run here; prints why not.
+pub fn can_run(need_upstream: bool) -> bool {
+    if !is_root() {
+        println!("SKIP: needs root");
+        return false;
+    }
+    if need_upstream && !std::path::Path::new(UPSTREAM).is_file() {
+        println!("SKIP: {UPSTREAM} not installed (apt-get install keepalived)");
+        return false;
+    }
+    true
+}
+
+/// Nodes a (192.0.2.11, 2001:db8::11) and b (.12, ::12) on one bridge.
+pub fn pair(tag: &str) -> Lab {
+    let mut lab = Lab::new(tag, 1).expect("lab");
+    lab.add_node("a", &[&["192.0.2.11/24", "2001:db8::11/64"]])
+        .expect("node a");
+    lab.add_node("b", &[&["192.0.2.12/24", "2001:db8::12/64"]])
+        .expect("node b");
+    lab
+}
+
+/// Which daemon runs on a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Daemon {
+    Ours,
+    Upstream,
+}
+
+/// A daemon started in a node.
+#[derive(Debug, Clone)]
+pub struct Running {
+    pub node: String,
+    pub daemon: Daemon,
+    pub index: usize,
+    pub dir: PathBuf,
+}
+
+impl Running {
+    pub fn pid_file(&self) -> PathBuf {
+        self.dir.join("keepalived.pid")
+    }
+
+    pub fn vrrp_pid_file(&self) -> PathBuf {
+        self.dir.join("vrrp.pid")
+    }
+
+    pub fn log(&self, lab: &mut Lab) -> String {
+        lab.process(self.index)
+            .map(|p| p.log_text())
+            .unwrap_or_default()
+    }
+}
+
+/// Writes `config` as the node's keepalived.conf and starts `daemon` with it, as the
+/// lab README does: `-n -l -D [-P] -f conf -p pid -r vrrp-pid`, each node with its
+/// own pid files (they would collide otherwise).
+pub fn start(lab: &mut Lab, node: &str, daemon: Daemon, config: &str) -> Running {
+    let dir = lab.node(node).expect("node").dir.clone();
+    let conf = dir.join("keepalived.conf");
+    std::fs::write(&conf, config).expect("write config");
+    let pid = dir.join("keepalived.pid");
+    let vrrp_pid = dir.join("vrrp.pid");
+    let (program, log) = match daemon {
+        Daemon::Ours => (OURS, "ours.log"),
+        Daemon::Upstream => (UPSTREAM, "upstream.log"),
+    };
+    let conf = conf.display().to_string();
+    let pid = pid.display().to_string();
+    let vrrp_pid = vrrp_pid.display().to_string();
+    let mut argv = vec![program, "-n", "-l", "-D"];
+    if daemon == Daemon::Upstream {
+        argv.push("-P");
+    }
+    argv.extend_from_slice(&["-f", &conf, "-p", &pid, "-r", &vrrp_pid]);
+    let index = lab.spawn(node, log, &argv).expect("spawn daemon");
+    Running {
+        node: node.to_string(),
+        daemon,
+        index,
+        dir,
+    }
+}
+
+fn read_pid(path: &PathBuf) -> Option<u32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// A crash: SIGKILL. For keepalived the VRRP child is killed together with (and before)
+/// the parent, whose death would otherwise make the child stop gracefully (lab README,
+/// gotcha 1).
+pub fn crash(lab: &mut Lab, running: &Running) {
+    let parent = lab.process(running.index).expect("process").pid();
+    let mut pids = Vec::new();
+    if running.daemon == Daemon::Upstream {
+        // Wait for the child's pid file: it is written a little after the parent's.
+        let child = wait_for("vrrp.pid", Duration::from_secs(5), POLL, || {
+            read_pid(&running.vrrp_pid_file()).filter(|p| *p != parent)
+        })
+        .expect("keepalived wrote its VRRP child's pid");
+        pids.push(child.to_string());
+    }
+    pids.push(parent.to_string());
+    let mut args = vec!["-9"];
+    args.extend(pids.iter().map(String::as_str));
+    let status = std::process::Command::new("kill")
+        .args(&args)
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let process = lab.process(running.index).expect("process");
+    let _ = process.child.wait();
+}
+
+/// Graceful stop: SIGTERM, then wait for the exit. Returns the exit code.
+pub fn stop(lab: &mut Lab, running: &Running) -> Option<i32> {
+    let process = lab.process(running.index).expect("process");
+    process.signal(15).expect("SIGTERM");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(Some(status)) = process.child.try_wait() {
+            return status.code();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "daemon did not exit after SIGTERM"
+        );
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Whether `vip` (as `ip -o addr` prints it, e.g. "192.0.2.100/24") is on `ifname`.
+pub fn has_vip(lab: &Lab, node: &str, ifname: &str, vip: &str) -> bool {
+    lab.addresses(node, ifname)
+        .map(|list| list.iter().any(|a| a == vip))
+        .unwrap_or(false)
+}
+
+/// Waits until `vip` is on `node`'s `ifname`; returns how long that took.
+pub fn wait_vip(
+    lab: &Lab,
+    node: &str,
+    ifname: &str,
+    vip: &str,
+    timeout: Duration,
+) -> Result<Duration, LabError> {
+    let start = Instant::now();
+    wait_for(&format!("{vip} on {node}/{ifname}"), timeout, POLL, || {
+        has_vip(lab, node, ifname, vip).then(|| start.elapsed())
+    })
+}
+
+/// Waits until `vip` is gone from `node`'s `ifname`.
+pub fn wait_no_vip(
+    lab: &Lab,
+    node: &str,
+    ifname: &str,
+    vip: &str,
+    timeout: Duration,
+) -> Result<Duration, LabError> {
+    let start = Instant::now();
+    wait_for(
+        &format!("{vip} gone from {node}/{ifname}"),
+        timeout,
+        POLL,
+        || (!has_vip(lab, node, ifname, vip)).then(|| start.elapsed()),
+    )
+}
+
+/// Waits until the daemon's log contains `text`.
+pub fn wait_log(
+    lab: &mut Lab,
+    running: &Running,
+    text: &str,
+    timeout: Duration,
+) -> Result<(), LabError> {
+    let index = running.index;
+    let deadline = Instant::now() + timeout;
+    loop {
+        let log = lab.process(index).map(|p| p.log_text()).unwrap_or_default();
+        if log.contains(text) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(LabError::Timeout(timeout, format!("log line {text:?}")));
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// RFC 5798 §6.1 Master_Down_Interval for a backup of `priority` (v3 formula; for v2
+/// with whole seconds it is the same number).
+pub fn master_down(advert_int: Duration, priority: u32) -> Duration {
+    advert_int * 3 + skew(advert_int, priority)
+}
+
+/// RFC 5798 §6.1 Skew_Time.
+pub fn skew(advert_int: Duration, priority: u32) -> Duration {
+    advert_int * (256 - priority) / 256
+}
+
+/// Prints a measured figure so that `cargo test -- --nocapture` shows it.
+pub fn report(what: &str, measured: Duration, bound: Duration) {
+    println!(
+        "MEASURED {what}: {:.3} s (protocol bound {:.3} s)",
+        measured.as_secs_f64(),
+        bound.as_secs_f64()
+    );
+}

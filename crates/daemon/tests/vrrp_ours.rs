@@ -1,0 +1,219 @@
+//! Our daemon against itself, in network namespaces (root): election, crash and
+//! graceful failover within the RFC 5798 timers, preemption, nopreempt,
+//! preempt_delay, a VIP deleted by hand, interface down/up.
+//!
+//! VRRPv3 with advert_int 0.5 s keeps the tests short: Master_Down_Interval of the
+//! priority-100 backup is 3 × 0.5 + 156/256 × 0.5 = 1.805 s, its Skew_Time 0.305 s.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{
+    Daemon, can_run, crash, has_vip, master_down, pair, report, skew, start, stop, wait_log,
+    wait_no_vip, wait_vip,
+};
+
+const ADVERT_INT: Duration = Duration::from_millis(500);
+const VIP: &str = "192.0.2.100/24";
+/// Scheduling slack on a loaded 2-CPU machine (polling itself is 10 ms).
+const TOLERANCE: Duration = Duration::from_millis(400);
+const WAIT: Duration = Duration::from_secs(10);
+
+fn config(priority: u32, extra: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{
+    version 3
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 0.5
+{extra}
+    virtual_ipaddress {{
+        {VIP} dev eth0
+    }}
+}}
+"
+    )
+}
+
+#[test]
+fn election_crash_failover_and_preempt_back() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("elec");
+    let a = start(&mut lab, "a", Daemon::Ours, &config(150, ""));
+    let b = start(&mut lab, "b", Daemon::Ours, &config(100, ""));
+    let startup = wait_vip(&lab, "a", "eth0", VIP, WAIT);
+    assert!(startup.is_ok(), "{startup:?}\n{}", a.log(&mut lab));
+    assert!(!has_vip(&lab, "b", "eth0", VIP), "both hold the VIP");
+    wait_log(&mut lab, &a, "(VI_1) Entering MASTER STATE", WAIT).expect("a logs MASTER");
+    // Wait for b to settle as backup (it saw a's adverts), then crash a.
+    wait_log(&mut lab, &b, "(VI_1) Entering BACKUP STATE (init)", WAIT).expect("b BACKUP");
+
+    let killed = Instant::now();
+    crash(&mut lab, &a);
+    let takeover = wait_vip(&lab, "b", "eth0", VIP, WAIT).expect("b takes over");
+    let bound = master_down(ADVERT_INT, 100);
+    report("ours<->ours crash takeover (v3 0.5 s)", takeover, bound);
+    assert!(
+        takeover <= bound + TOLERANCE,
+        "takeover after {takeover:?}, Master_Down_Interval {bound:?}\n{}",
+        b.log(&mut lab)
+    );
+    // Not before the master could have been declared down: at least
+    // Master_Down_Interval minus one advert interval after its last advert.
+    assert!(
+        takeover + ADVERT_INT + Duration::from_millis(50) >= bound,
+        "takeover after only {takeover:?}"
+    );
+    let _ = killed;
+
+    // a comes back: it removes its leftover VIP, discards b's lower-priority adverts
+    // and preempts after its own Master_Down_Interval.
+    let a2 = start(&mut lab, "a", Daemon::Ours, &config(150, ""));
+    wait_no_vip(&lab, "b", "eth0", VIP, WAIT).expect("b releases the VIP");
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a preempts back");
+    let log_a = a2.log(&mut lab);
+    assert!(
+        log_a.contains("(VI_1) received lower priority (100) advert from 192.0.2.12 - discarding"),
+        "{log_a}"
+    );
+    let log_b = b.log(&mut lab);
+    assert!(
+        log_b.contains(
+            "(VI_1) Master received advert from 192.0.2.11 with higher priority 150, ours 100"
+        ),
+        "{log_b}"
+    );
+    assert!(log_b.contains("(VI_1) Entering BACKUP STATE\n"), "{log_b}");
+}
+
+#[test]
+fn graceful_stop_hands_over_in_skew_time() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("term");
+    let a = start(&mut lab, "a", Daemon::Ours, &config(150, ""));
+    let b = start(&mut lab, "b", Daemon::Ours, &config(100, ""));
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a is MASTER");
+    wait_log(&mut lab, &b, "(VI_1) Entering BACKUP STATE (init)", WAIT).expect("b BACKUP");
+    assert!(a.pid_file().exists() && a.vrrp_pid_file().exists());
+
+    let process = lab.process(a.index).expect("a");
+    process.signal(15).expect("SIGTERM");
+    let takeover = wait_vip(&lab, "b", "eth0", VIP, WAIT).expect("b takes over");
+    let bound = skew(ADVERT_INT, 100);
+    report("ours<->ours graceful takeover (v3 0.5 s)", takeover, bound);
+    assert!(
+        takeover <= bound + TOLERANCE,
+        "takeover after {takeover:?}, Skew_Time {bound:?}\n{}",
+        b.log(&mut lab)
+    );
+    let code = stop(&mut lab, &a);
+    assert_eq!(code, Some(0));
+    assert!(!has_vip(&lab, "a", "eth0", VIP), "a left its VIP behind");
+    let log_a = a.log(&mut lab);
+    assert!(log_a.contains("(VI_1) sent 0 priority"), "{log_a}");
+    assert!(!a.pid_file().exists(), "pid file left behind");
+    assert!(!a.vrrp_pid_file().exists(), "vrrp pid file left behind");
+}
+
+#[test]
+fn nopreempt_keeps_the_running_master() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("nopr");
+    let b = start(&mut lab, "b", Daemon::Ours, &config(100, ""));
+    wait_vip(&lab, "b", "eth0", VIP, WAIT).expect("b is MASTER alone");
+    let a = start(&mut lab, "a", Daemon::Ours, &config(150, "    nopreempt"));
+    wait_log(&mut lab, &a, "(VI_1) Entering BACKUP STATE (init)", WAIT).expect("a BACKUP");
+    // Without nopreempt a would take over after its Master_Down_Interval (1.707 s);
+    // watch for twice that.
+    let watch = master_down(ADVERT_INT, 150) * 2;
+    let until = Instant::now() + watch;
+    while Instant::now() < until {
+        assert!(has_vip(&lab, "b", "eth0", VIP), "b lost the VIP");
+        assert!(
+            !has_vip(&lab, "a", "eth0", VIP),
+            "a preempted despite nopreempt\n{}",
+            a.log(&mut lab)
+        );
+        std::thread::sleep(common::POLL * 5);
+    }
+    // a is a working backup: it takes over when b stops.
+    stop(&mut lab, &b);
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a takes over when b stops");
+}
+
+#[test]
+fn preempt_delay_defers_the_takeover() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("pdel");
+    let _b = start(&mut lab, "b", Daemon::Ours, &config(100, ""));
+    wait_vip(&lab, "b", "eth0", VIP, WAIT).expect("b is MASTER alone");
+    let started = Instant::now();
+    let a = start(
+        &mut lab,
+        "a",
+        Daemon::Ours,
+        &config(150, "    preempt_delay 2"),
+    );
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a preempts eventually");
+    let took = started.elapsed();
+    println!(
+        "MEASURED preempt_delay 2 s takeover: {:.3} s",
+        took.as_secs_f64()
+    );
+    // Without the delay a preempts after its Master_Down_Interval (1.707 s).
+    assert!(took >= Duration::from_secs(2), "preempted after {took:?}");
+    assert!(
+        took <= Duration::from_secs(2) + master_down(ADVERT_INT, 150) + TOLERANCE * 2,
+        "preempted only after {took:?}"
+    );
+    let log_a = a.log(&mut lab);
+    assert!(log_a.contains("(VI_1) start preempt delay"), "{log_a}");
+    wait_no_vip(&lab, "b", "eth0", VIP, WAIT).expect("b releases");
+}
+
+#[test]
+fn deleted_vip_comes_back_and_interface_down_means_fault() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("flt");
+    let a = start(&mut lab, "a", Daemon::Ours, &config(150, ""));
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a is MASTER alone");
+
+    // keepalived: a tracked VIP deleted while MASTER sends the instance to BACKUP; with
+    // nobody else around it is MASTER again after Skew_Time and the VIP is back.
+    lab.exec("a", &["ip", "addr", "del", VIP, "dev", "eth0"])
+        .expect("delete VIP");
+    let back = wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("VIP restored");
+    report(
+        "VIP deleted by hand -> restored",
+        back,
+        skew(ADVERT_INT, 150),
+    );
+    let log = a.log(&mut lab);
+    assert!(log.contains("was deleted"), "{log}");
+
+    // Interface down: FAULT, VIP removed; up again: BACKUP, then MASTER.
+    lab.set_link("a", "eth0", false).expect("eth0 down");
+    wait_log(&mut lab, &a, "(VI_1) Entering FAULT STATE", WAIT).expect("FAULT");
+    wait_no_vip(&lab, "a", "eth0", VIP, WAIT).expect("VIP removed in FAULT");
+    lab.set_link("a", "eth0", true).expect("eth0 up");
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("MASTER again after the link is back");
+    let log = a.log(&mut lab);
+    let fault = log.find("Entering FAULT STATE").unwrap_or(0);
+    assert!(
+        log[fault..].contains("(VI_1) Entering BACKUP STATE"),
+        "no BACKUP after FAULT:\n{log}"
+    );
+}
