@@ -324,6 +324,8 @@ pub struct UnicastPeer {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Vmac {
     pub ifname: Option<String>,
+    /// Where the name was given (an existing interface of that name is refused).
+    pub ifname_span: Option<Span>,
     pub mac: Option<[u8; 6]>,
     /// Only 5 octets given: the last is the VRID.
     pub mac_uses_vrid: bool,
@@ -333,6 +335,8 @@ pub struct Vmac {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Ipvlan {
     pub ifname: Option<String>,
+    /// Where the name was given (an existing interface of that name is refused).
+    pub ifname_span: Option<Span>,
     pub addr: Option<(IpAddr, u8)>,
     pub mode: Option<String>,
 }

@@ -884,12 +884,17 @@ pub fn parse_rule_line(
                     Some((m, k)) => (m, Some(k)),
                     None => (p, None),
                 };
-                let mark_v = parse_c_number(mark.trim_start()).and_then(|v| u32::try_from(v).ok());
-                let mask_ok = mask.is_none_or(|k| {
-                    parse_c_number(k)
-                        .and_then(|v| u32::try_from(v).ok())
-                        .is_some()
-                });
+                // keepalived: strtoul(.., 0) for both parts; an empty part is 0.
+                let number = |t: &str| {
+                    if t.is_empty() {
+                        Some(0)
+                    } else {
+                        parse_c_number(t).and_then(|v| u32::try_from(v).ok())
+                    }
+                };
+                let mark_v = number(mark.trim_start());
+                let mask_ok =
+                    mask.is_none_or(|k| !k.starts_with([' ', '\t', '-']) && number(k).is_some());
                 match mark_v {
                     Some(v) if mask_ok => rule.fwmark = Some(v),
                     _ => fail!("invalid rule fwmark '{p}'"),

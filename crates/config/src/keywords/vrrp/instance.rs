@@ -253,6 +253,7 @@ pub fn use_vmac(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
                 continue;
             }
             vmac.ifname = Some(word.to_string());
+            vmac.ifname_span = Some(line.span);
         }
     }
     inst.vmac = Some(vmac);
@@ -358,6 +359,7 @@ pub fn use_ipvlan(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
             continue;
         }
         ipvlan.ifname = Some(word.to_string());
+        ipvlan.ifname_span = Some(line.span);
     }
     if let Some(inst) = current(ctx) {
         inst.ipvlan = Some(ipvlan);

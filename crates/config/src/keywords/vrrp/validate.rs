@@ -418,6 +418,34 @@ fn resolve_interfaces(v: &mut Validation<'_>) -> bool {
             }
             true
         });
+        // keepalived: a VMAC/ipvlan name may not be an existing interface (none of the
+        // hosts we describe has keepalived's private macvlans / l2 ipvlans).
+        if let Some(vmac) = inst.vmac.as_mut()
+            && let Some(n) = vmac.ifname.clone()
+            && system.interface_exists(&n)
+        {
+            report(
+                diags,
+                vmac.ifname_span,
+                format!(
+                    "({name}) interface {n} already exists and is not a private macvlan - ignoring the vmac name"
+                ),
+            );
+            vmac.ifname = None;
+        }
+        if let Some(ipvlan) = inst.ipvlan.as_mut()
+            && let Some(n) = ipvlan.ifname.clone()
+            && system.interface_exists(&n)
+        {
+            report(
+                diags,
+                ipvlan.ifname_span,
+                format!(
+                    "({name}) interface {n} already exists and is not an l2 ipvlan - ignoring the ipvlan name"
+                ),
+            );
+            ipvlan.ifname = None;
+        }
         end_of_block_checks(diags, inst);
     }
     missing
