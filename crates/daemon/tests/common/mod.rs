@@ -66,6 +66,19 @@ impl Running {
             .map(|p| p.log_text())
             .unwrap_or_default()
     }
+
+    /// The log file (both daemons append to it when restarted on the node).
+    pub fn log_file(&self) -> PathBuf {
+        self.dir.join(match self.daemon {
+            Daemon::Ours => "ours.log",
+            Daemon::Upstream => "upstream.log",
+        })
+    }
+
+    /// The log read from its file (no lab borrow needed).
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(self.log_file()).unwrap_or_default()
+    }
 }
 
 /// Writes `config` as the node's keepalived.conf and starts `daemon` with it, as the

@@ -1,0 +1,186 @@
+//! Our daemon against Debian's keepalived 2.2.7 (root, `/usr/sbin/keepalived`), in
+//! both roles. One pair of daemons runs eight instances at once, one per case of the
+//! matrix: VRRPv2 and v3 over IPv4, v3 over IPv6, PASS and AH authentication, unicast
+//! over IPv4 and IPv6, and use_vmac. For each, the priority-150 node must hold the VIP
+//! (checked with `ip addr` in its namespace) and the other take it over when it dies.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{
+    Daemon, Running, can_run, crash, has_vip, master_down, pair, report, skew, start, stop,
+    wait_vip,
+};
+use lab::Lab;
+
+/// (instance, interface, VIP as `ip -o addr` shows it).
+const VIPS: [(&str, &str, &str); 8] = [
+    ("V2", "eth0", "192.0.2.100/24"),
+    ("V3", "eth0", "192.0.2.101/24"),
+    ("V6", "eth0", "2001:db8::100/64"),
+    ("PASS", "eth0", "192.0.2.102/24"),
+    ("AH", "eth0", "192.0.2.103/24"),
+    ("UNI", "eth0", "192.0.2.104/24"),
+    ("UNI6", "eth0", "2001:db8::101/64"),
+    ("VMAC", "vrrp.58", "192.0.2.105/24"),
+];
+
+const ADVERT_INT: Duration = Duration::from_secs(1);
+const TOLERANCE: Duration = Duration::from_millis(400);
+const WAIT: Duration = Duration::from_secs(12);
+
+/// The eight instances for a node (`me`/`peer` are the last octet / hextet).
+fn config(me: u8, peer: u8, priority: u32) -> String {
+    let instance = |name: &str, vrid: u32, body: &str, vip: &str| {
+        format!(
+            "vrrp_instance {name} {{
+    interface eth0
+    virtual_router_id {vrid}
+    priority {priority}
+    advert_int 1
+{body}    virtual_ipaddress {{
+        {vip}
+    }}
+}}
+"
+        )
+    };
+    let mut text = String::from("global_defs {\n    vrrp_garp_master_delay 0\n}\n");
+    text += &instance("V2", 51, "", "192.0.2.100/24 dev eth0");
+    text += &instance("V3", 52, "    version 3\n", "192.0.2.101/24 dev eth0");
+    text += &instance("V6", 53, "", "2001:db8::100/64 dev eth0");
+    text += &instance(
+        "PASS",
+        54,
+        "    authentication {\n        auth_type PASS\n        auth_pass secret1\n    }\n",
+        "192.0.2.102/24 dev eth0",
+    );
+    text += &instance(
+        "AH",
+        55,
+        "    authentication {\n        auth_type AH\n        auth_pass secret2\n    }\n",
+        "192.0.2.103/24 dev eth0",
+    );
+    text += &instance(
+        "UNI",
+        56,
+        &format!(
+            "    unicast_src_ip 192.0.2.{me}\n    unicast_peer {{\n        192.0.2.{peer}\n    }}\n"
+        ),
+        "192.0.2.104/24 dev eth0",
+    );
+    text += &instance(
+        "UNI6",
+        57,
+        &format!(
+            "    unicast_src_ip 2001:db8::{me}\n    unicast_peer {{\n        2001:db8::{peer}\n    }}\n"
+        ),
+        "2001:db8::101/64 dev eth0",
+    );
+    text += &instance("VMAC", 58, "    use_vmac\n", "192.0.2.105/24");
+    text
+}
+
+fn holders(lab: &Lab, node: &str) -> Vec<&'static str> {
+    VIPS.iter()
+        .filter(|(_, ifname, vip)| has_vip(lab, node, ifname, vip))
+        .map(|(name, _, _)| *name)
+        .collect()
+}
+
+fn wait_all(lab: &Lab, node: &str, what: &str, daemons: &[&Running]) -> Duration {
+    let started = Instant::now();
+    let mut first = None;
+    for (name, ifname, vip) in VIPS {
+        match wait_vip(lab, node, ifname, vip, WAIT) {
+            Ok(_) => {
+                first.get_or_insert(started.elapsed());
+            }
+            Err(e) => panic!(
+                "{what}: {name} ({vip}) not on {node}: {e}; {node} holds {:?}\n{}",
+                holders(lab, node),
+                daemons
+                    .iter()
+                    .map(|d| format!("--- {} ({:?}):\n{}", d.node, d.daemon, d.log_text()))
+                    .collect::<String>()
+            ),
+        }
+    }
+    first.unwrap_or_default()
+}
+
+/// Runs the matrix with `master_daemon` on a (priority 150) and the other on b (100).
+fn matrix(tag: &str, master_daemon: Daemon, backup_daemon: Daemon) {
+    let mut lab = pair(tag);
+    let a = start(&mut lab, "a", master_daemon, &config(11, 12, 150));
+    let b = start(&mut lab, "b", backup_daemon, &config(12, 11, 100));
+
+    wait_all(&lab, "a", "startup", &[&a, &b]);
+    let on_b = holders(&lab, "b");
+    assert!(on_b.is_empty(), "b holds {on_b:?} too\n{}", b.log_text());
+
+    // Crash the master: b takes every instance over.
+    crash(&mut lab, &a);
+    let killed = Instant::now();
+    let first = wait_all(&lab, "b", "after the crash", &[&a, &b]);
+    let takeover = killed.elapsed();
+    let bound = master_down(ADVERT_INT, 100);
+    report(
+        &format!("{tag}: crash takeover (first VIP) by {backup_daemon:?}"),
+        first,
+        bound,
+    );
+    report(
+        &format!("{tag}: crash takeover (all 8 VIPs seen) by {backup_daemon:?}"),
+        takeover,
+        bound,
+    );
+    assert!(
+        takeover <= bound + TOLERANCE * 2,
+        "takeover after {takeover:?}\n{}",
+        b.log_text()
+    );
+
+    // The crashed daemon comes back, clears its leftover VIPs and preempts back.
+    let a2 = start(&mut lab, "a", master_daemon, &config(11, 12, 150));
+    wait_all(&lab, "a", "preempt back", &[&a2, &b]);
+    for (name, ifname, vip) in VIPS {
+        let gone = common::wait_no_vip(&lab, "b", ifname, vip, WAIT);
+        assert!(gone.is_ok(), "{name}: b kept {vip}\n{}", b.log(&mut lab));
+    }
+
+    // Graceful stop of the master: b takes over in about Skew_Time.
+    let process = lab.process(a2.index).expect("a");
+    process.signal(15).expect("SIGTERM");
+    let graceful = wait_vip(&lab, "b", "eth0", "192.0.2.100/24", WAIT).expect("b takes V2");
+    let bound = skew(ADVERT_INT, 100);
+    report(
+        &format!("{tag}: graceful takeover (v2) by {backup_daemon:?}"),
+        graceful,
+        bound,
+    );
+    assert!(
+        graceful <= bound + TOLERANCE,
+        "graceful takeover after {graceful:?}\n{}",
+        b.log(&mut lab)
+    );
+    assert_eq!(stop(&mut lab, &a2), Some(0));
+    wait_all(&lab, "b", "after the graceful stop", &[&a2, &b]);
+}
+
+#[test]
+fn ours_master_keepalived_backup() {
+    if !can_run(true) {
+        return;
+    }
+    matrix("om", Daemon::Ours, Daemon::Upstream);
+}
+
+#[test]
+fn keepalived_master_ours_backup() {
+    if !can_run(true) {
+        return;
+    }
+    matrix("km", Daemon::Upstream, Daemon::Ours);
+}
