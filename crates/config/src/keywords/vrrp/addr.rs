@@ -155,7 +155,7 @@ fn parse_c_number(word: &str) -> Option<u64> {
         return u64::from_str_radix(hex, 16).ok();
     }
     if word.len() > 1 && word.starts_with('0') {
-        return u64::from_str_radix(&word[1..], 8).ok();
+        return word.get(1..).and_then(|w| u64::from_str_radix(w, 8).ok());
     }
     word.parse().ok()
 }

@@ -634,6 +634,18 @@ fn complete_instance(v: &mut Validation<'_>, index: usize) -> bool {
         inst.unicast_ttl = Some(255);
     }
 
+    // keepalived: without a VIP, v3 and strict instances stop everything here.
+    if inst.vips.is_empty() {
+        if version == 3 || strict {
+            err(format!("({name}) no VIP given; at least one is required"));
+            for (level, msg) in errors {
+                v.diags.report(level, None, msg);
+            }
+            return false;
+        }
+        err(format!("({name}) no VIP given; at least one is sensible"));
+    }
+
     // keepalived: derive the priority from the state and the state from the priority.
     if inst.priority == 0 {
         inst.priority = if inst.initial_state == Some(InitialState::Master) {
@@ -940,17 +952,7 @@ fn complete_instance(v: &mut Validation<'_>, index: usize) -> bool {
     }
     let mut err = |msg: String| errors.push((Level::GeneralError, msg));
 
-    let mut keep_going = true;
-    if inst.vips.is_empty() {
-        if version == 3 || family == Family::V6 || strict {
-            err(format!("({name}) no VIP given; at least one is required"));
-            keep_going = false;
-        } else {
-            err(format!("({name}) no VIP given; at least one is sensible"));
-        }
-    }
-
-    if keep_going {
+    {
         let sync_no_weight = inst
             .sync_group
             .as_ref()
@@ -1006,7 +1008,7 @@ fn complete_instance(v: &mut Validation<'_>, index: usize) -> bool {
     for (level, msg) in errors {
         v.diags.report(level, None, msg);
     }
-    keep_going
+    true
 }
 
 /// keepalived: `check_vrid_conflicts()`: the same VRID twice for one family on one
