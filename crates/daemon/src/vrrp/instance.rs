@@ -44,7 +44,9 @@ pub struct Instance {
     /// Multicast group, or `None` when unicast.
     pub group: Option<IpAddr>,
     pub unicast_peers: Vec<UnicastPeer>,
-    pub unicast_ttl: u8,
+    /// `unicast_ttl`: IPv4 defaults to 255 (validation fills it in); IPv6 keeps the
+    /// kernel's default hop limit unless configured, as keepalived does.
+    pub unicast_ttl: Option<u8>,
     pub check_unicast_src: bool,
     pub skip_check_adv_addr: bool,
     /// Addresses carried in adverts (`vrrp->vip`).
@@ -285,7 +287,7 @@ pub fn build(
         source,
         group,
         unicast_peers,
-        unicast_ttl: inst.unicast_ttl.unwrap_or(255),
+        unicast_ttl: inst.unicast_ttl,
         check_unicast_src: inst.check_unicast_src || config.global.vrrp_check_unicast_src,
         skip_check_adv_addr: inst
             .skip_check_adv_addr

@@ -649,7 +649,11 @@ impl VrrpRuntime {
                     let options = Ipv4EncodeOptions {
                         auth: inst.auth,
                         destination,
-                        ttl: if unicast { inst.unicast_ttl } else { 255 },
+                        ttl: if unicast {
+                            inst.unicast_ttl.unwrap_or(255)
+                        } else {
+                            255
+                        },
                         unicast,
                         ip_id,
                         ah_sequence,
@@ -679,7 +683,7 @@ impl VrrpRuntime {
                     };
                     match encode_vrrp_ipv6(advert, &options) {
                         Ok(payload) => {
-                            let hops = unicast.then_some(inst.unicast_ttl);
+                            let hops = inst.unicast_ttl.filter(|_| unicast);
                             if let Err(e) = socket.send(&payload, source, destination, hops).await {
                                 warn!("({}) {e}", inst.name);
                             }

@@ -236,3 +236,55 @@ pub fn report(what: &str, measured: Duration, bound: Duration) {
         bound.as_secs_f64()
     );
 }
+
+/// The eight instances for a node (`me`/`peer` are the last octet / hextet).
+pub fn config(me: u8, peer: u8, priority: u32) -> String {
+    let instance = |name: &str, vrid: u32, body: &str, vip: &str| {
+        format!(
+            "vrrp_instance {name} {{
+    interface eth0
+    virtual_router_id {vrid}
+    priority {priority}
+    advert_int 1
+{body}    virtual_ipaddress {{
+        {vip}
+    }}
+}}
+"
+        )
+    };
+    let mut text = String::from("global_defs {\n    vrrp_garp_master_delay 0\n}\n");
+    text += &instance("V2", 51, "", "192.0.2.100/24 dev eth0");
+    text += &instance("V3", 52, "    version 3\n", "192.0.2.101/24 dev eth0");
+    text += &instance("V6", 53, "", "2001:db8::100/64 dev eth0");
+    text += &instance(
+        "PASS",
+        54,
+        "    authentication {\n        auth_type PASS\n        auth_pass secret1\n    }\n",
+        "192.0.2.102/24 dev eth0",
+    );
+    text += &instance(
+        "AH",
+        55,
+        "    authentication {\n        auth_type AH\n        auth_pass secret2\n    }\n",
+        "192.0.2.103/24 dev eth0",
+    );
+    text += &instance(
+        "UNI",
+        56,
+        &format!(
+            "    unicast_src_ip 192.0.2.{me}\n    unicast_peer {{\n        192.0.2.{peer}\n    }}\n"
+        ),
+        "192.0.2.104/24 dev eth0",
+    );
+    text += &instance(
+        "UNI6",
+        57,
+        &format!(
+            "    unicast_src_ip 2001:db8::{me}\n    unicast_peer {{\n        2001:db8::{peer}\n    }}\n"
+        ),
+        "2001:db8::101/64 dev eth0",
+    );
+    text += &instance("VMAC", 58, "    use_vmac\n", "192.0.2.105/24");
+    text
+}
