@@ -694,3 +694,91 @@ vrrp_instance A {
     assert_eq!(instance(&l, "A").interface.as_deref(), Some("eth0"));
     assert_eq!(lines(&l), vec![1, 11]);
 }
+
+/// keepalived 2.2.7 quirks kept on purpose (each checked with keepalived -t): the word
+/// after `inet6` is skipped, a single sport/dport is refused, an empty fwmark mask is 0,
+/// rtt takes s/ms units with at most 3 decimals for seconds.
+#[test]
+fn route_and_rule_quirks() {
+    let l = load(
+        "static_routes {
+    inet6 default via fe80::1 dev eth0
+    10.2.0.0/16 dev eth0 rtt 1.5s
+    10.3.0.0/16 dev eth0 rtt 1.0001s
+    10.4.0.0/16 dev eth0 rtt 1e3
+    10.5.0.0/16 dev eth0 pref high
+}
+static_rules {
+    from 10.0.0.0/8 table 5 priority 1 dport 100
+    from 10.0.0.0/8 table 5 priority 2 dport 100-200
+    from 10.0.0.0/8 table 5 priority 3 fwmark 5/
+}
+",
+    );
+    assert_eq!(lines(&l), vec![2, 4, 5, 6, 9]);
+    // Too many decimals is reported but the value is rounded and the route kept.
+    assert_eq!(l.config.vrrp.static_routes.len(), 2);
+    assert_eq!(l.config.vrrp.static_rules.len(), 3);
+    assert_eq!(l.config.vrrp.static_rules[2].fwmark, Some(5));
+}
+
+#[test]
+fn vmac_name_of_an_existing_interface_is_refused_at_its_line() {
+    let l = load(
+        "vrrp_instance A {
+    interface eth0
+    virtual_router_id 1
+    use_vmac eth1
+    virtual_ipaddress {
+        10.0.0.1
+    }
+}
+vrrp_instance B {
+    interface eth0
+    virtual_router_id 2
+    use_vmac vrrp.2 00:00:5e:00:01:05
+    virtual_ipaddress {
+        10.0.0.2
+    }
+}
+",
+    );
+    assert_eq!(lines(&l), vec![4, 12]);
+    let a = instance(&l, "A");
+    assert_eq!(a.vmac.as_ref().and_then(|v| v.ifname.clone()), None);
+    let b = instance(&l, "B");
+    let vmac = b.vmac.as_ref();
+    assert_eq!(vmac.and_then(|v| v.ifname.as_deref()), Some("vrrp.2"));
+    // An RFC 5798 virtual router MAC may not be configured.
+    assert_eq!(vmac.and_then(|v| v.mac), None);
+}
+
+#[test]
+fn script_user_is_checked_even_when_the_script_is_dropped() {
+    let l = load(
+        "vrrp_script s {
+    user nosuchuser
+}
+vrrp_script t {
+    script \"/bin/true\"
+    user nosuchuser
+}
+vrrp_instance A {
+    interface eth0
+    virtual_router_id 1
+    track_script {
+        s
+        t
+    }
+    virtual_ipaddress {
+        10.0.0.1
+    }
+}
+",
+    );
+    // s: bad user (2) and no script (3); t: bad user (6), so both are unknown to
+    // the instance (12, 13).
+    assert_eq!(lines(&l), vec![2, 3, 6, 12, 13]);
+    assert!(l.config.vrrp.scripts.is_empty());
+    assert!(instance(&l, "A").track_scripts.is_empty());
+}
