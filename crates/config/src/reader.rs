@@ -944,7 +944,7 @@ impl Reader {
                         diags.report(Level::Note, self.error_span(), note);
                     }
                     match expansion.stop {
-                        Some(ExpandStop::TooLong) => {
+                        Some(ExpandStop::LineTooLong) => {
                             diags.report(
                                 Level::Note,
                                 self.error_span(),
@@ -952,7 +952,7 @@ impl Reader {
                             );
                             break;
                         }
-                        Some(ExpandStop::TooManyReplacements) => {
+                        Some(ExpandStop::ReplacementLimit) => {
                             diags.report(
                                 Level::GeneralError,
                                 self.error_span(),
@@ -962,6 +962,21 @@ impl Reader {
                                     buf.lossy()
                                 ),
                             );
+                            buf.clear();
+                            break;
+                        }
+                        Some(ExpandStop::NestingLimit) => {
+                            diags.report(
+                                Level::GeneralError,
+                                self.error_span(),
+                                format!(
+                                    "multiline definitions nested more than {} deep (recursive definition?) in '{}'",
+                                    defs::MAX_MULTILINE_DEPTH,
+                                    buf.lossy()
+                                ),
+                            );
+                            // Abandon the whole nested expansion.
+                            self.multiline = MultilineState::default();
                             buf.clear();
                             break;
                         }

@@ -252,6 +252,25 @@ fn recursive_definitions_are_stopped() {
 }
 
 #[test]
+fn self_referencing_multiline_definitions_are_stopped() {
+    // Tail recursion: keepalived loops forever; we stop at the generated-line bound.
+    let text = "$M=a \\\n  $N\n\n$N=b \\\n  $M\n\n$M\nend\n";
+    let mut diags = Diagnostics::default();
+    let mut reader = Reader::from_str("t.conf", text, opts("n"), &mut diags);
+    reader.set_generated_line_limit(1_000);
+    let lines = read_all(&mut reader, &mut diags);
+    assert!(lines.len() <= 1_001, "{} lines", lines.len());
+    assert!(diags.items.iter().any(|d| d.level == Level::GeneralError));
+    // Nested recursion (the reference is not the last line of the value): each level
+    // stacks the rest of the outer definition; we stop at 64 levels and go on.
+    let text = "$M=a \\\n  $M \\\n  c\n\n$M\nend\n";
+    let (lines, diags, _) = lines_of(text);
+    assert!(lines.len() < 200, "{} lines", lines.len());
+    assert_eq!(lines.last(), Some(&l(6, "end")));
+    assert!(diags.items.iter().any(|d| d.level == Level::GeneralError));
+}
+
+#[test]
 fn seq_and_lst() {
     let text = "~SEQ(i,3) s$i\n~SEQ(i,1,2) ~SEQ(j,2) n${i}_${j}\n~LST({P,Q},{1,2},{3}) l${P}_${Q}\n~SEQx(h,9,1,11) h${h}\n~SEQ(i,1,-1,5) bad\n~LST(a b) bad\n";
     let (lines, diags, _) = lines_of(text);

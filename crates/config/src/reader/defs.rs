@@ -52,10 +52,16 @@ pub(crate) const MAX_REPLACEMENTS: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ExpandStop {
     /// The line would exceed keepalived's MAXBUF (keepalived only logs this).
-    TooLong,
+    LineTooLong,
     /// Our own bound on recursive expansion was reached.
-    TooManyReplacements,
+    ReplacementLimit,
+    /// Multiline definitions nested deeper than [`MAX_MULTILINE_DEPTH`].
+    NestingLimit,
 }
+
+/// Nesting allowed for multiline definitions expanded inside multiline definitions
+/// (keepalived stacks them without limit, so a self-referencing one never ends).
+pub(crate) const MAX_MULTILINE_DEPTH: usize = 64;
 
 /// The result of `replace_param()`.
 #[derive(Debug, Clone, Default)]
@@ -278,7 +284,7 @@ impl Defs {
             };
             replacements += 1;
             if replacements > MAX_REPLACEMENTS {
-                result.stop = Some(ExpandStop::TooManyReplacements);
+                result.stop = Some(ExpandStop::ReplacementLimit);
                 return result;
             }
             result.found = true;
@@ -290,6 +296,10 @@ impl Defs {
             next_rest.clone_from(&multiline_ptr);
             if def.multiline {
                 if let Some(ptr) = &multiline_ptr {
+                    if multiline.stack.len() >= MAX_MULTILINE_DEPTH {
+                        result.stop = Some(ExpandStop::NestingLimit);
+                        return result;
+                    }
                     multiline.stack.push((ptr.clone(), multiline.seq_depth));
                 }
                 multiline.seq_depth = multiline.seq_count;
@@ -322,7 +332,7 @@ impl Defs {
                 def.value.clone()
             };
             if (buf.len() + replacement.len()).saturating_sub(replaced) >= max_len {
-                result.stop = Some(ExpandStop::TooLong);
+                result.stop = Some(ExpandStop::LineTooLong);
                 return result;
             }
             buf.splice_generated(cur, cur + replaced, &replacement);
@@ -437,10 +447,10 @@ mod tests {
         let mut d = Defs::with_builtins();
         d.check_definition(b"$A=$A");
         let (_, e) = expand(&mut d, "x $A");
-        assert_eq!(e.stop, Some(ExpandStop::TooManyReplacements));
+        assert_eq!(e.stop, Some(ExpandStop::ReplacementLimit));
         d.check_definition(b"$B=xx $B");
         let (_, e) = expand(&mut d, "x $B");
-        assert_eq!(e.stop, Some(ExpandStop::TooLong));
+        assert_eq!(e.stop, Some(ExpandStop::LineTooLong));
         d.check_definition(b"$C=$D $D");
         d.check_definition(b"$D=1");
         assert_eq!(expand(&mut d, "$C").0, "1 1");
