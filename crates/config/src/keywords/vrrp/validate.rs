@@ -512,7 +512,48 @@ fn complete_init(v: &mut Validation<'_>) {
             return;
         }
     }
-    check_vrid_conflicts(v);
+    if check_vrid_conflicts(v) {
+        return;
+    }
+    sync_group_tracking(v);
+}
+
+/// keepalived: `sync_group_tracking_init()`: a sync group with an address owner
+/// (priority 255) among its members cannot have weighted trackers.
+fn sync_group_tracking(v: &mut Validation<'_>) {
+    let owners: Vec<String> = v
+        .cfg
+        .vrrp
+        .instances
+        .iter()
+        .filter(|i| i.priority == PRIO_OWNER)
+        .filter_map(|i| i.sync_group.clone())
+        .collect();
+    let mut found = Vec::new();
+    for g in &mut v.cfg.vrrp.sync_groups {
+        if !owners.contains(&g.name) {
+            continue;
+        }
+        let lists = [
+            ("script", &mut g.track_scripts),
+            ("file", &mut g.track_files),
+            ("process", &mut g.track_processes),
+            ("bfd", &mut g.track_bfds),
+            ("interface", &mut g.track_interfaces),
+        ];
+        for (what, list) in lists {
+            for t in list.iter_mut().filter(|t| t.weight != 0) {
+                found.push(format!(
+                    "({}) weighted track {what} '{}' not allowed with a priority 255 member - clearing the weight",
+                    g.name, t.name
+                ));
+                t.weight = 0;
+            }
+        }
+    }
+    for msg in found {
+        error(v, msg);
+    }
 }
 
 /// keepalived: the sync group part of `vrrp_complete_init()` and `vrrp_sync_set_group()`.
@@ -1013,7 +1054,7 @@ fn complete_instance(v: &mut Validation<'_>, index: usize) -> bool {
 
 /// keepalived: `check_vrid_conflicts()`: the same VRID twice for one family on one
 /// interface (multicast), or with the same source and a common peer (unicast).
-fn check_vrid_conflicts(v: &mut Validation<'_>) {
+fn check_vrid_conflicts(v: &mut Validation<'_>) -> bool {
     let group4 = IpAddr::V4(v.cfg.global.vrrp_mcast_group4);
     let group6 = IpAddr::V6(v.cfg.global.vrrp_mcast_group6);
     let instances = &v.cfg.vrrp.instances;
@@ -1069,7 +1110,9 @@ fn check_vrid_conflicts(v: &mut Validation<'_>) {
             ));
         }
     }
+    let conflict = !found.is_empty();
     for msg in found {
         error(v, msg);
     }
+    conflict
 }
