@@ -1,0 +1,541 @@
+//! Kernel tests of the lvs crate against a real `ip_vs` and keepalived
+//! 2.2.7 itself. They flush the IPVS table and create network namespaces,
+//! so they run only inside the ipvs-vm guest (`IPVS_VM=1`,
+//! `crates/ipvs/run-vm-tests.sh`) or with `IPVS_TESTS_ALLOW_HOST=1`;
+//! elsewhere each test says why it skipped. `IPVS_VM_TESTS_REQUIRED=1` turns
+//! a skip into a failure.
+//!
+//! * keepalived as oracle: the same configuration (groups with ranges and
+//!   fwmarks, fwmark services, persistence, sorry servers, quorum,
+//!   inhibit_on_failure, NAT/DR/TUN) gives the same `ipvsadm -S -n`.
+//! * reload: changing one weight sends one SET_DEST; every real server keeps
+//!   its connection counters and the service its statistics.
+//! * traffic: a client namespace reaches the virtual service in NAT mode,
+//!   balanced over two real-server namespaces; taking a real server down
+//!   moves the traffic to the other.
+#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use config::model::lvs::LvsConfig;
+use ipvs::reconcile::{Op, Release, Table};
+use ipvs::{Dest, Ipvs, Protocol, ServiceKey};
+use lvs::Lvs;
+
+static KERNEL: Mutex<()> = Mutex::new(());
+
+struct Env {
+    started: Instant,
+    name: String,
+    ipvs: Ipvs,
+    _serial: MutexGuard<'static, ()>,
+}
+
+fn skip_note(note: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{note}");
+}
+
+fn env(test: &str) -> Option<Env> {
+    let serial = KERNEL.lock().unwrap_or_else(PoisonError::into_inner);
+    let required = std::env::var_os("IPVS_VM_TESTS_REQUIRED").is_some();
+    let allowed = std::env::var("IPVS_VM").as_deref() == Ok("1")
+        || std::env::var("IPVS_TESTS_ALLOW_HOST").as_deref() == Ok("1");
+    if !allowed {
+        assert!(
+            !required,
+            "{test}: IPVS_VM_TESTS_REQUIRED but not in the VM"
+        );
+        skip_note(&format!(
+            "skipping {test}: not inside the ipvs-vm guest (IPVS_VM unset); these tests flush \
+             the IPVS table, set IPVS_TESTS_ALLOW_HOST=1 to run them on this host anyway"
+        ));
+        return None;
+    }
+    let mut ipvs = match Ipvs::connect() {
+        Ok(ipvs) => ipvs,
+        Err(e) => {
+            assert!(!required, "{test}: IPVS unavailable: {e}");
+            skip_note(&format!("skipping {test}: IPVS unavailable: {e}"));
+            return None;
+        }
+    };
+    ipvs.flush().unwrap();
+    Some(Env {
+        started: Instant::now(),
+        name: test.to_string(),
+        ipvs,
+        _serial: serial,
+    })
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        eprintln!("vm test {}: {:.2?}", self.name, self.started.elapsed());
+    }
+}
+
+fn run(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `ipvsadm -S -n`, lines sorted (keepalived and we add in different orders).
+fn saved_table() -> Vec<String> {
+    let mut lines: Vec<String> = run("ipvsadm", &["-S", "-n"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn testdata(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name)
+}
+
+fn load_file(path: &Path) -> (LvsConfig, config::SourceMap) {
+    let loaded = config::load_file(path, &config::LoadOptions::default(), &config::HostSystem);
+    assert!(loaded.exit_code() == 0, "{}", loaded.render());
+    (loaded.config.lvs, loaded.sources)
+}
+
+fn load_str(text: &str) -> LvsConfig {
+    let loaded = config::load_str(
+        "keepalived.conf",
+        text,
+        &config::LoadOptions::default(),
+        &config::FakeSystem::default(),
+    );
+    assert!(loaded.exit_code() == 0, "{}", loaded.render());
+    loaded.config.lvs
+}
+
+/// keepalived's checker process on `conf`, stopped (SIGTERM) on drop.
+struct Keepalived {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Keepalived {
+    fn start(conf: &Path, extra: &[&str]) -> Keepalived {
+        let dir = std::env::temp_dir().join(format!("lvs-vm-keepalived-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pid = dir.join("keepalived.pid");
+        let checkers = dir.join("checkers.pid");
+        let child = Command::new("keepalived")
+            .args(["-n", "-l", "-C", "-f"])
+            .arg(conf)
+            .arg("-p")
+            .arg(&pid)
+            .arg("-c")
+            .arg(&checkers)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Keepalived { child, dir }
+    }
+
+    fn signal(&self, signal: &str) {
+        run("kill", &[signal, &self.child.id().to_string()]);
+    }
+
+    fn stop(mut self) {
+        self.signal("-TERM");
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Keepalived {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Polls `ipvsadm -S -n` until it has at least `lines` lines and two reads
+/// in a row agree, or 60 s pass (keepalived under TCG takes a few seconds).
+fn settled_table(lines: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut previous = Vec::new();
+    loop {
+        let now = saved_table();
+        if (now.len() >= lines && now == previous) || Instant::now() > deadline {
+            return now;
+        }
+        previous = now;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn same_table_as_keepalived() {
+    let Some(mut env) = env("same_table_as_keepalived") else {
+        return;
+    };
+    let conf = testdata("oracle.conf");
+    let (config, sources) = load_file(&conf);
+
+    let mut ours = Lvs::new(config, Some(sources));
+    let sync = ours.start(&mut env.ipvs, false).unwrap();
+    assert!(sync.report.is_ok(), "{:?}", sync.report.failed);
+    assert!(sync.warnings.is_empty(), "{:?}", sync.warnings);
+    let our_table = saved_table();
+    assert!(
+        Table::read(&mut env.ipvs)
+            .unwrap()
+            .same_config(&ours.desired().desired.table),
+        "GET disagrees with what we programmed"
+    );
+    // Nothing to do a second time.
+    let again = ours.sync(&mut env.ipvs).unwrap();
+    assert!(
+        again.report.applied.is_empty(),
+        "{:?}",
+        again.report.applied
+    );
+    let report = ours.stop(&mut env.ipvs, Release::Remove);
+    assert!(report.is_ok(), "{:?}", report.failed);
+    assert_eq!(
+        saved_table(),
+        Vec::<String>::new(),
+        "stop removes everything"
+    );
+
+    let keepalived = Keepalived::start(&conf, &[]);
+    let theirs = settled_table(our_table.len());
+    keepalived.stop();
+    assert_eq!(
+        our_table.join("\n"),
+        theirs.join("\n"),
+        "ours (left) vs keepalived 2.2.7 (right)"
+    );
+    assert_eq!(our_table.len(), 38);
+}
+
+/// Client, director and two real servers in namespaces (NAT: the real
+/// servers route back through the director, the guest's root namespace).
+///
+///   client 10.40.0.2 --- vc0 10.40.0.254 [director, VIP 10.40.0.1]
+///   rs1 10.41.1.2 --- vr1 10.41.1.254,  rs2 10.41.2.2 --- vr2 10.41.2.254
+struct Lab {
+    servers: Vec<Child>,
+    www: PathBuf,
+}
+
+const VIP: &str = "10.40.0.1";
+
+fn ip(args: &[&str]) {
+    run("ip", args);
+}
+
+fn netns(ns: &str, args: &[&str]) {
+    let mut full = vec!["netns", "exec", ns];
+    full.extend_from_slice(args);
+    run("ip", &full);
+}
+
+impl Lab {
+    fn new() -> Lab {
+        let www = std::env::temp_dir().join(format!("lvs-vm-www-{}", std::process::id()));
+        let mut lab = Lab {
+            servers: Vec::new(),
+            www,
+        };
+        std::fs::write("/proc/sys/net/ipv4/ip_forward", "1").unwrap();
+        // Conntrack-free NAT: IPVS does the translation itself.
+        let _ = std::fs::write("/proc/sys/net/ipv4/vs/conntrack", "0");
+        for (ns, host_if, host_addr, ns_addr, gw) in [
+            (
+                "lvsclient",
+                "vc0",
+                "10.40.0.254/24",
+                "10.40.0.2/24",
+                "10.40.0.254",
+            ),
+            (
+                "lvsrs1",
+                "vr1",
+                "10.41.1.254/24",
+                "10.41.1.2/24",
+                "10.41.1.254",
+            ),
+            (
+                "lvsrs2",
+                "vr2",
+                "10.41.2.254/24",
+                "10.41.2.2/24",
+                "10.41.2.254",
+            ),
+        ] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+            ip(&["netns", "add", ns]);
+            ip(&[
+                "link", "add", host_if, "type", "veth", "peer", "name", "eth0", "netns", ns,
+            ]);
+            ip(&["addr", "add", host_addr, "dev", host_if]);
+            ip(&["link", "set", host_if, "up"]);
+            netns(ns, &["ip", "addr", "add", ns_addr, "dev", "eth0"]);
+            netns(ns, &["ip", "link", "set", "eth0", "up"]);
+            netns(ns, &["ip", "link", "set", "lo", "up"]);
+            netns(ns, &["ip", "route", "add", "default", "via", gw]);
+        }
+        ip(&["addr", "add", &format!("{VIP}/32"), "dev", "vc0"]);
+        for (ns, name) in [("lvsrs1", "rs1"), ("lvsrs2", "rs2")] {
+            let dir = lab.www.join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("index.html"), name).unwrap();
+            let server = Command::new("ip")
+                .args([
+                    "netns", "exec", ns, "busybox", "httpd", "-f", "-p", "80", "-h",
+                ])
+                .arg(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            lab.servers.push(server);
+        }
+        // Wait until both servers answer directly.
+        for addr in ["10.41.1.2", "10.41.2.2"] {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while fetch(addr).is_none() {
+                assert!(
+                    Instant::now() < deadline,
+                    "http server {addr} did not start"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        lab
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for server in &mut self.servers {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
+        for ns in ["lvsclient", "lvsrs1", "lvsrs2"] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+        let _ = std::fs::remove_dir_all(&self.www);
+    }
+}
+
+/// One HTTP GET from the client namespace; the body names the real server.
+fn fetch(addr: &str) -> Option<String> {
+    let out = Command::new("ip")
+        .args(["netns", "exec", "lvsclient", "curl", "-s", "-m", "5"])
+        .arg(format!("http://{addr}/"))
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Each test its own virtual port: the kernel keeps deleted real servers
+/// with live connections in a trash for a while and revives them, counters
+/// and all, when the same service gets them back.
+fn nat_config(vport: u16, weight2: u32) -> LvsConfig {
+    load_str(&format!(
+        "virtual_server {VIP} {vport} {{
+            lvs_sched rr
+            lvs_method NAT
+            protocol TCP
+            real_server 10.41.1.2 80 {{
+                weight 1
+            }}
+            real_server 10.41.2.2 80 {{
+                weight {weight2}
+            }}
+        }}
+        "
+    ))
+}
+
+fn vip_key(vport: u16) -> ServiceKey {
+    ServiceKey::Addr {
+        protocol: Protocol::Tcp,
+        addr: VIP.parse().unwrap(),
+        port: vport,
+    }
+}
+
+fn served_by(vport: u16, requests: usize) -> (usize, usize) {
+    let mut counts = (0, 0);
+    for _ in 0..requests {
+        match fetch(&format!("{VIP}:{vport}")).as_deref() {
+            Some("rs1") => counts.0 += 1,
+            Some("rs2") => counts.1 += 1,
+            other => panic!("request to the VIP: {other:?}"),
+        }
+    }
+    counts
+}
+
+#[test]
+fn nat_traffic_is_balanced_and_follows_removal() {
+    let Some(mut env) = env("nat_traffic_is_balanced_and_follows_removal") else {
+        return;
+    };
+    let _lab = Lab::new();
+    let mut lvs = Lvs::new(nat_config(80, 1), None);
+    assert!(lvs.start(&mut env.ipvs, false).unwrap().report.is_ok());
+
+    // rr over two equal real servers: strictly alternating.
+    assert_eq!(served_by(80, 6), (3, 3));
+
+    // The checker says rs1 is down: its destination goes, traffic follows.
+    lvs.set_alive(0, 0, false);
+    let sync = lvs.sync(&mut env.ipvs).unwrap();
+    assert_eq!(
+        sync.report.applied,
+        vec![Op::DelDest(
+            vip_key(80),
+            ipvs::DestKey {
+                addr: "10.41.1.2".parse().unwrap(),
+                port: 80
+            }
+        )]
+    );
+    assert_eq!(served_by(80, 4), (0, 4));
+
+    // Back up: balanced again.
+    lvs.set_alive(0, 0, true);
+    assert!(lvs.sync(&mut env.ipvs).unwrap().report.is_ok());
+    let (rs1, rs2) = served_by(80, 6);
+    assert_eq!(rs1 + rs2, 6);
+    assert!(rs1 >= 2 && rs2 >= 2, "{rs1} {rs2}");
+    lvs.stop(&mut env.ipvs, Release::Remove);
+}
+
+fn dests_by_addr(ipvs: &mut Ipvs, vport: u16) -> Vec<Dest> {
+    let mut dests = ipvs.dests(&vip_key(vport)).unwrap();
+    dests.sort_by_key(Dest::key);
+    dests
+}
+
+#[test]
+fn reload_edits_only_the_changed_weight_and_keeps_counters() {
+    let Some(mut env) = env("reload_edits_only_the_changed_weight_and_keeps_counters") else {
+        return;
+    };
+    const PORT: u16 = 8080;
+    let _lab = Lab::new();
+    let mut lvs = Lvs::new(nat_config(PORT, 1), None);
+    assert!(lvs.start(&mut env.ipvs, false).unwrap().report.is_ok());
+    assert_eq!(served_by(PORT, 10), (5, 5));
+
+    // The service statistics are folded in by the kernel's estimator every
+    // 2 s: wait until all ten connections are counted.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while env
+        .ipvs
+        .service(&vip_key(PORT))
+        .unwrap()
+        .stats
+        .unwrap()
+        .conns
+        < 10
+    {
+        assert!(Instant::now() < deadline, "statistics never reached 10");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let before = dests_by_addr(&mut env.ipvs, PORT);
+    let service_before = env.ipvs.service(&vip_key(PORT)).unwrap().stats.unwrap();
+    for d in &before {
+        let c = d.counters.unwrap();
+        assert_eq!(c.active_conns + c.inactive_conns, 5, "{d:?}");
+        assert_eq!(c.stats.conns, 5, "{d:?}");
+    }
+
+    let sync = lvs
+        .reload(&mut env.ipvs, nat_config(PORT, 3), None)
+        .unwrap();
+    let mut rs2 = before[1].clone();
+    rs2.weight = 3;
+    rs2.counters = None;
+    assert_eq!(sync.report.applied, vec![Op::EditDest(vip_key(PORT), rs2)]);
+
+    let after = dests_by_addr(&mut env.ipvs, PORT);
+    assert_eq!(
+        after[0], before[0],
+        "untouched real server, counters included"
+    );
+    assert_eq!(after[1].weight, 3);
+    assert_eq!(after[1].counters, before[1].counters, "edited in place");
+    let service_after = env.ipvs.service(&vip_key(PORT)).unwrap().stats.unwrap();
+    assert_eq!(service_after.conns, service_before.conns);
+
+    // A reload with the same configuration sends nothing.
+    let sync = lvs
+        .reload(&mut env.ipvs, nat_config(PORT, 3), None)
+        .unwrap();
+    assert!(sync.report.applied.is_empty(), "{:?}", sync.report.applied);
+    lvs.stop(&mut env.ipvs, Release::Remove);
+    assert!(env.ipvs.services().unwrap().is_empty());
+}
+
+#[test]
+fn stop_modes_follow_keepalived() {
+    let Some(mut env) = env("stop_modes_follow_keepalived") else {
+        return;
+    };
+    let conf = testdata("oracle.conf");
+    let (config, _) = load_file(&conf);
+    // A foreign service that is not ours survives every mode but flush.
+    let foreign = ipvs::Service::new(
+        ServiceKey::Addr {
+            protocol: Protocol::Tcp,
+            addr: "10.99.0.1".parse().unwrap(),
+            port: 1,
+        },
+        "rr",
+    );
+    for (mode, foreign_left) in [
+        (Release::Remove, true),
+        (Release::ServicesOnly, true),
+        (Release::Keep, true),
+        (Release::Flush, false),
+    ] {
+        env.ipvs.flush().unwrap();
+        env.ipvs.add_service(&foreign).unwrap();
+        let mut lvs = Lvs::new(config.clone(), None);
+        assert!(lvs.start(&mut env.ipvs, false).unwrap().report.is_ok());
+        let ours = lvs.desired().desired.table.services.len();
+        assert_eq!(env.ipvs.services().unwrap().len(), ours + 1);
+        assert!(lvs.stop(&mut env.ipvs, mode).is_ok());
+        let left = env.ipvs.services().unwrap();
+        let expected = match mode {
+            Release::Keep => ours + 1,
+            _ => usize::from(foreign_left),
+        };
+        assert_eq!(left.len(), expected, "{mode:?}");
+    }
+    // lvs_flush at start empties a foreign table first.
+    env.ipvs.flush().unwrap();
+    env.ipvs.add_service(&foreign).unwrap();
+    let mut lvs = Lvs::new(config, None);
+    let sync = lvs.start(&mut env.ipvs, true).unwrap();
+    assert!(sync.report.is_ok());
+    assert!(env.ipvs.service(&foreign.key).is_err());
+    env.ipvs.flush().unwrap();
+}
