@@ -24,14 +24,10 @@ pub struct State {
     /// descending values from 16384.
     next_rule_priority_v4: u32,
     next_rule_priority_v6: u32,
-    /// Whether the current `vrrp_script` block gave a `user` (keepalived: script_user_set).
-    script_user_set: bool,
     /// The current `vrrp_script` is to be dropped when its block closes.
     remove_script: bool,
     /// Whether the open `track_file` block is being kept (keepalived: cur_track_file).
     in_track_file: bool,
-    /// `init_file` seen in the open `track_file` block.
-    track_file_init: bool,
 }
 
 impl Default for State {
@@ -39,10 +35,8 @@ impl Default for State {
         State {
             next_rule_priority_v4: 16384,
             next_rule_priority_v6: 16384,
-            script_user_set: false,
             remove_script: false,
             in_track_file: false,
-            track_file_init: false,
         }
     }
 }

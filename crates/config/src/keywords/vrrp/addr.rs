@@ -719,9 +719,8 @@ pub fn parse_route_line(
                     i += 1;
                 }
                 let mut d = ctx.arg(line, i)?;
-                if let Some(t) = route_type_value(d) {
+                if route_type_value(d).is_some() {
                     route.route_type = Some(d.to_string());
-                    let _ = t;
                     i += 1;
                     d = ctx.arg(line, i)?;
                 }

@@ -288,7 +288,7 @@ pub fn use_ipvlan(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
         .map(|i| (i.name.clone(), vmac_name(i)))
         .collect();
     let mut ipvlan = Ipvlan::default();
-    for (index, word) in line.words().enumerate().skip(1) {
+    for word in line.words().skip(1) {
         if matches!(word, "bridge" | "private" | "vepa") {
             if ipvlan.mode.is_some() {
                 ctx.report(
@@ -331,7 +331,6 @@ pub fn use_ipvlan(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
                 inst.source_from_config = true;
             }
             ipvlan.addr = Some((addr, plen));
-            let _ = index;
             continue;
         }
         if ipvlan.ifname.is_some() {

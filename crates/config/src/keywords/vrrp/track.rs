@@ -521,7 +521,6 @@ pub fn vrrp_script(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
         .vrrp
         .scripts
         .push(VrrpScript::new(name, Some(line.span)));
-    ctx.state.vrrp.script_user_set = false;
     ctx.state.vrrp.remove_script = false;
     Ok(())
 }
@@ -647,7 +646,6 @@ pub fn script_user(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     if let Some(s) = ctx.cfg.vrrp.scripts.last_mut() {
         s.user = Some((user, group, line.span));
     }
-    ctx.state.vrrp.script_user_set = true;
     ctx.state.vrrp.remove_script = false;
     Ok(())
 }
@@ -951,7 +949,6 @@ pub fn track_file(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
         span: Some(line.span),
     });
     ctx.state.vrrp.in_track_file = true;
-    ctx.state.vrrp.track_file_init = false;
     Ok(())
 }
 
@@ -1084,7 +1081,6 @@ pub fn track_file_init(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     if let Some(f) = ctx.cfg.vrrp.track_files.last_mut() {
         f.init = Some((value, overwrite));
     }
-    ctx.state.vrrp.track_file_init = true;
     Ok(())
 }
 
