@@ -13,6 +13,7 @@ use common::{
     Daemon, can_run, crash, has_vip, master_down, pair, report, skew, start, stop, wait_log,
     wait_no_vip, wait_vip,
 };
+use lab::wait_for;
 
 const ADVERT_INT: Duration = Duration::from_millis(500);
 const VIP: &str = "192.0.2.100/24";
@@ -216,4 +217,96 @@ fn deleted_vip_comes_back_and_interface_down_means_fault() {
         log[fault..].contains("(VI_1) Entering BACKUP STATE"),
         "no BACKUP after FAULT:\n{log}"
     );
+}
+
+#[test]
+fn split_brain_heals_to_one_master() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("split");
+    // b advertises every 0.1 s as MASTER, a every 1 s: after the heal b's advert
+    // almost always reaches a first, and a answers it (RFC 9568, keepalived) with an
+    // advert and fresh GARPs.
+    let config_a = config(150, "").replace("advert_int 0.5", "advert_int 1");
+    let config_b = config(100, "").replace("advert_int 0.5", "advert_int 0.1");
+    let a = start(&mut lab, "a", Daemon::Ours, &config_a);
+    let b = start(&mut lab, "b", Daemon::Ours, &config_b);
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a is MASTER");
+    wait_log(&mut lab, &b, "(VI_1) Entering BACKUP STATE (init)", WAIT).expect("b BACKUP");
+
+    lab.set_hub_port("b", 0, false).expect("isolate b");
+    wait_vip(&lab, "b", "eth0", VIP, WAIT).expect("b becomes MASTER too");
+    assert!(has_vip(&lab, "a", "eth0", VIP), "a must stay MASTER");
+    let garps_before = a.log_text().matches("Sending gratuitous ARP on").count();
+
+    lab.set_hub_port("b", 0, true).expect("heal");
+    let healed = wait_no_vip(&lab, "b", "eth0", VIP, WAIT).expect("b steps down");
+    println!(
+        "MEASURED split brain healed {:.3} s after the port came back",
+        healed.as_secs_f64()
+    );
+    assert!(
+        has_vip(&lab, "a", "eth0", VIP),
+        "a must hold the VIP after the heal"
+    );
+    let log_b = b.log_text();
+    assert!(
+        log_b.contains(
+            "(VI_1) Master received advert from 192.0.2.11 with higher priority 150, ours 100"
+        ),
+        "{log_b}"
+    );
+    let log_a = a.log_text();
+    if log_a.contains("(VI_1) Received advert from 192.0.2.12 with lower priority 100, ours 150, forcing new election") {
+        let again = wait_for("a sends GARPs again", WAIT, common::POLL, || {
+            (a.log_text().matches("Sending gratuitous ARP on").count() > garps_before).then_some(())
+        });
+        assert!(again.is_ok(), "no GARPs after the heal\n{}", a.log_text());
+        println!("split brain: a answered b's lower-priority advert with GARPs");
+    } else {
+        println!("split brain: a's advert reached b first (no lower-priority advert seen by a)");
+    }
+}
+
+#[test]
+fn daemonises_and_enters_the_namespace_given_with_s() {
+    if !can_run(false) {
+        return;
+    }
+    let lab = pair("dmn");
+    let node = lab.node("a").expect("a").clone();
+    let conf = node.dir.join("keepalived.conf");
+    std::fs::write(&conf, config(150, "")).expect("config");
+    let pid_file = node.dir.join("keepalived.pid");
+    let vrrp_pid_file = node.dir.join("vrrp.pid");
+    // Started from the root namespace, without -n: the command returns at once and
+    // the daemon runs on inside the namespace (Lab's drop kills whatever is left there).
+    let status = std::process::Command::new(common::OURS)
+        .arg("-s")
+        .arg(&node.netns)
+        .arg("-f")
+        .arg(&conf)
+        .arg("-p")
+        .arg(&pid_file)
+        .arg("-r")
+        .arg(&vrrp_pid_file)
+        .status()
+        .expect("run keepalived");
+    assert!(status.success());
+    let pid: u32 = wait_for("pid file", WAIT, common::POLL, || {
+        std::fs::read_to_string(&pid_file).ok()?.trim().parse().ok()
+    })
+    .expect("the daemon writes its pid file");
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("VIP in the namespace");
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    wait_for("pid files removed", WAIT, common::POLL, || {
+        (!pid_file.exists() && !vrrp_pid_file.exists()).then_some(())
+    })
+    .expect("pid files removed on exit");
+    wait_no_vip(&lab, "a", "eth0", VIP, WAIT).expect("VIP removed on exit");
 }

@@ -361,6 +361,30 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// The hub namespace's name (holds the bridges and the node-side ports' peers).
+    pub fn hub(&self) -> &str {
+        &self.hub
+    }
+
+    /// Detaches (`attached == false`) a node's port of `segment` from its bridge in
+    /// the hub, or attaches it again. The veth keeps its carrier, so the node sees a
+    /// silent network (a split brain), not a link failure. (Bridge port STP states
+    /// cannot be set while STP is off, hence the detach.)
+    pub fn set_hub_port(&self, node: &str, segment: u32, attached: bool) -> Result<(), LabError> {
+        let node = self.node(node)?;
+        let port = format!("{}{}{segment}", self.prefix, node.name);
+        let bridge = format!("br{segment}");
+        let mut args = vec!["-n", self.hub.as_str(), "link", "set", port.as_str()];
+        if attached {
+            args.extend_from_slice(&["master", bridge.as_str()]);
+        } else {
+            args.push("nomaster");
+        }
+        ip(&args).map(|_| ())
+    }
+}
+
 fn sysctl(netns: &str, key: &str, value: &str) -> Result<(), LabError> {
     run(
         "ip",
