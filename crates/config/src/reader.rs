@@ -132,6 +132,9 @@ struct OpenFile {
     /// keepalived chdir()s to the directory of a file whose name has a `/`; relative
     /// includes inside it are relative to this.
     cwd: PathBuf,
+    /// keepalived names the file in messages (included, or one of several main
+    /// files); such a file is reported at "Line 0" before its first line is read.
+    named: bool,
 }
 
 /// One `include` (or the main file): its glob matches, read one after the other
@@ -294,6 +297,7 @@ impl Reader {
                 line_no: 0,
                 col_base: 0,
                 cwd: file_cwd(Path::new(""), name),
+                named: false,
             }),
         });
         reader.opened = true;
@@ -452,7 +456,7 @@ impl Reader {
             top
         };
         let file = entry.file.as_ref()?;
-        (file.line_no > 0).then(|| Span::line(file.id, file.line_no))
+        (file.line_no > 0 || file.named).then(|| Span::line(file.id, file.line_no))
     }
 
     /// The directory relative includes and `${_PWD}` refer to now.
@@ -667,6 +671,11 @@ impl Reader {
                 }
             };
             self.files_opened = self.files_opened.saturating_add(1);
+            let named = self.include_stack.len() > 1
+                || self
+                    .include_stack
+                    .last()
+                    .is_some_and(|g| g.matches.len() > 1);
             if let Some(top) = self.include_stack.last_mut() {
                 top.file = Some(OpenFile {
                     id,
@@ -675,6 +684,7 @@ impl Reader {
                     line_no: 0,
                     col_base: 0,
                     cwd: file_cwd(&dir, &name),
+                    named,
                 });
             }
             return true;
