@@ -27,7 +27,8 @@ fn load(text: &str) -> Loaded {
     load_with(text, &host())
 }
 
-/// Loads and runs the integrator's final script-security step.
+/// Loads (which already runs the final script-security step for the domains the config
+/// has) and runs it again for `active`; the SECURITY VIOLATION is reported only once.
 fn load_finished(text: &str, system: &FakeSystem, active: ActiveDomains) -> Loaded {
     let options = LoadOptions::default();
     let mut loaded = config::load_str("keepalived.conf", text, &options, system);
@@ -352,17 +353,20 @@ fn script_parsing_forms() {
          notify_fifo_script \"/bin/cat\" root\n\
          }\n",
     );
-    assert_eq!(flagged(&loaded), vec![]);
+    // Scripts without enable_script_security: keepalived's one SECURITY VIOLATION, no line.
+    assert_eq!(flagged(&loaded), vec![(Level::Security, 0)]);
     let g = &loaded.config.global;
     let startup = g.startup_script.as_ref().expect("startup script");
-    assert_eq!(startup.args, vec!["/bin/echo", "a b", "c d"]);
+    // The security check resolves symlinks in the path as keepalived does (realpath).
+    let echo = real_path("/bin/echo");
+    assert_eq!(startup.args, vec![echo.as_str(), "a b", "c d"]);
     assert_eq!(startup.user.as_deref(), Some("nobody"));
     assert_eq!(startup.group.as_deref(), Some("nogroup"));
     assert_eq!(startup.span.line, 2);
     assert_eq!(startup.domain, ScriptDomain::Global);
     assert_eq!(g.startup_script_timeout, Some(Duration::from_secs(10)));
     let shutdown = g.shutdown_script.as_ref().expect("shutdown script");
-    assert_eq!(shutdown.args, vec!["/bin/true"]);
+    assert_eq!(shutdown.args, vec![real_path("/bin/true")]);
     assert_eq!(shutdown.user, None);
     assert!(shutdown.user_event.is_some(), "takes the default user");
     assert_eq!(
@@ -394,8 +398,8 @@ fn duplicate_and_invalid_scripts() {
     );
     assert_eq!(
         lines(&loaded),
-        vec![3, 4, 5],
-        "duplicate, out of range, empty command"
+        vec![3, 4, 5, 0],
+        "duplicate, out of range, empty command; then the SECURITY VIOLATION (no line)"
     );
     assert_eq!(
         loaded
@@ -403,8 +407,8 @@ fn duplicate_and_invalid_scripts() {
             .global
             .startup_script
             .as_ref()
-            .map(|s| s.command()),
-        Some("/bin/true")
+            .map(|s| s.command().to_string()),
+        Some(real_path("/bin/true"))
     );
 }
 
@@ -462,7 +466,11 @@ fn failed_script_user_is_reported_and_sticks() {
         vec![(Level::GeneralError, 2), (Level::GeneralError, 3)]
     );
     let loaded = load("global_defs {\n script_user nobody nogroup\n startup_script /bin/true\n}\n");
-    assert_eq!(flagged(&loaded), vec![]);
+    assert_eq!(
+        flagged(&loaded),
+        vec![(Level::Security, 0)],
+        "only the missing script security"
+    );
 }
 
 /// A fresh directory under the system temp dir (root-owned 1777 /tmp keeps the path
@@ -788,25 +796,24 @@ fn shared_notify_fifos_follow_keepalived() {
 
 #[test]
 fn global_defs_errors_survive_a_later_abort() {
-    let options = LoadOptions::default();
-    let system = host();
-    let mut loaded = config::load_str(
+    // load_str runs validate_after_abort itself when parsing aborts.
+    let loaded = config::load_str(
         "keepalived.conf",
         "global_defs {\n script_user ghost\n}\nglobal_defs {\n vrrp_version\n}\n",
-        &options,
-        &system,
+        &LoadOptions::default(),
+        &host(),
     );
     assert!(loaded.diags.aborted);
-    let mut v = Validation {
-        cfg: &mut loaded.config,
-        diags: &mut loaded.diags,
-        system: &system,
-        options: &options,
-    };
-    config::keywords::global::validate_after_abort(&mut v);
     assert_eq!(
         flagged(&loaded),
         vec![(Level::MissingParameter, 5), (Level::GeneralError, 2)]
     );
     assert_eq!(loaded.exit_code(), 2);
+}
+
+/// `path` with symlinks resolved (e.g. /bin/true → /usr/bin/true on merged-/usr hosts).
+fn real_path(path: &str) -> String {
+    std::fs::canonicalize(path)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| path.to_string())
 }
