@@ -310,3 +310,71 @@ fn daemonises_and_enters_the_namespace_given_with_s() {
     .expect("pid files removed on exit");
     wait_no_vip(&lab, "a", "eth0", VIP, WAIT).expect("VIP removed on exit");
 }
+
+#[test]
+fn track_script_weight_moves_mastership_and_notify_scripts_run() {
+    use std::os::unix::fs::PermissionsExt;
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("trk");
+    let dir = lab.node("a").expect("a").dir.clone();
+    let flag = dir.join("healthy");
+    let notify_log = dir.join("notify.log");
+    let notify = dir.join("notify.sh");
+    std::fs::write(&flag, "").expect("flag");
+    std::fs::write(
+        &notify,
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", notify_log.display()),
+    )
+    .expect("notify script");
+    std::fs::set_permissions(&notify, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let config_a = format!(
+        "vrrp_script chk {{
+    script \"/usr/bin/test -f {}\"
+    interval 1
+    weight -60
+}}
+{}",
+        flag.display(),
+        config(
+            150,
+            &format!(
+                "    track_script {{\n        chk\n    }}\n    notify \"{}\"",
+                notify.display()
+            )
+        )
+    );
+    let a = start(&mut lab, "a", Daemon::Ours, &config_a);
+    let b = start(&mut lab, "b", Daemon::Ours, &config(100, ""));
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a is MASTER");
+    wait_log(&mut lab, &b, "(VI_1) Entering BACKUP STATE (init)", WAIT).expect("b BACKUP");
+
+    // The check fails: 150 - 60 = 90 < 100, so b preempts (after its own down timer:
+    // a MASTER does not step down just because its priority fell, as keepalived).
+    std::fs::remove_file(&flag).expect("rm flag");
+    wait_log(
+        &mut lab,
+        &a,
+        "(VI_1) Changing effective priority from 150 to 90",
+        WAIT,
+    )
+    .expect("priority drops");
+    wait_vip(&lab, "b", "eth0", VIP, WAIT).expect("b preempts");
+    wait_no_vip(&lab, "a", "eth0", VIP, WAIT).expect("a releases");
+    let log_b = b.log_text();
+    assert!(
+        log_b.contains("(VI_1) received lower priority (90) advert from 192.0.2.11 - discarding"),
+        "{log_b}"
+    );
+    let notified = wait_for("notify BACKUP 90", WAIT, common::POLL, || {
+        let text = std::fs::read_to_string(&notify_log).ok()?;
+        text.contains("INSTANCE VI_1 BACKUP 90").then_some(text)
+    })
+    .expect("notify script ran for BACKUP");
+    assert!(
+        notified.contains("INSTANCE VI_1 MASTER 150"),
+        "{notified}\n{}",
+        a.log_text()
+    );
+}

@@ -57,7 +57,16 @@ pub struct Instance {
     pub rx_stats: vrrp::packet::Stats,
     /// Index of the socket pool carrying it.
     pub pool: usize,
+    /// Notify scripts.
+    pub notify: config::model::vrrp::Notify,
+    /// `track_script`: indices into the configuration's `vrrp_script`s.
+    pub tracked_scripts: Vec<usize>,
+    /// `track_interface`: interface indices.
+    pub tracked_links: Vec<u32>,
 }
+
+/// Tracker ids: scripts use their index, interfaces this bit plus their ifindex.
+pub const INTERFACE_TRACKER: u32 = 0x8000_0000;
 
 impl Instance {
     pub fn is_unicast(&self) -> bool {
@@ -297,6 +306,9 @@ pub fn build(
         wire: WireState::default(),
         rx_stats: vrrp::packet::Stats::default(),
         pool: 0,
+        notify: inst.notify.clone(),
+        tracked_scripts: Vec::new(),
+        tracked_links: Vec::new(),
     })
 }
 

@@ -19,6 +19,7 @@
 
 pub mod instance;
 pub mod net;
+pub mod scripts;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
@@ -39,7 +40,10 @@ use vrrp::packet::{
     Family, InstanceExpectations, Ipv4EncodeOptions, Ipv6EncodeOptions, RxMeta, encode_ipv4,
     encode_vrrp_ipv6, validate,
 };
-use vrrp::router::{Action, GroupAction, Input, LogEvent, Router, State, SyncGroup, Timestamp};
+use vrrp::router::{
+    Action, GroupAction, Input, LogEvent, Router, State, SyncGroup, Timestamp, TrackerConfig,
+    TrackerId, TrackerStatus,
+};
 
 use instance::{Instance, InstanceLinks, Interfaces};
 use net::{NetEvent, Pool, PoolKey, PoolSocket};
@@ -72,13 +76,22 @@ enum Unit {
     Group {
         group: Box<SyncGroup>,
         members: Vec<usize>,
+        notify: Box<config::model::vrrp::Notify>,
     },
 }
 
 /// What a unit asks for, with instance indices resolved.
 enum Output {
     Member(usize, Action),
-    GroupState { name: String, to: State },
+    GroupState {
+        name: String,
+        to: State,
+    },
+    GroupNotify {
+        name: String,
+        state: State,
+        notify: Box<config::model::vrrp::Notify>,
+    },
     Nothing,
 }
 
@@ -128,7 +141,11 @@ impl Unit {
             Unit::Single { router, instance } => {
                 router.poll_action().map(|a| Output::Member(*instance, a))
             }
-            Unit::Group { group, members } => {
+            Unit::Group {
+                group,
+                members,
+                notify,
+            } => {
                 let name = group.name().to_string();
                 group.poll_action().map(|a| match a {
                     GroupAction::Member { index, action } => match members.get(index) {
@@ -136,7 +153,11 @@ impl Unit {
                         None => Output::Nothing,
                     },
                     GroupAction::GroupStateChanged { to, .. } => Output::GroupState { name, to },
-                    GroupAction::GroupNotify { .. } => Output::Nothing,
+                    GroupAction::GroupNotify { state } => Output::GroupNotify {
+                        name,
+                        state,
+                        notify: notify.clone(),
+                    },
                 })
             }
         }
@@ -244,10 +265,22 @@ impl VrrpRuntime {
             Err(e) => error!("cannot open the gratuitous ARP socket: {e}"),
         }
 
+        // vrrp_script checkers first: instances start with their initial status.
+        let script_initial: Vec<bool> = config
+            .vrrp
+            .scripts
+            .iter()
+            .enumerate()
+            .map(|(index, script)| scripts::spawn_checker(index, script, runtime.events_tx.clone()))
+            .collect();
+
         // Instances and their routers, by configuration name.
         let mut routers: HashMap<String, (usize, Router)> = HashMap::new();
         for inst in &config.vrrp.instances {
-            match runtime.build_instance(inst, config, &mut host).await {
+            match runtime
+                .build_instance(inst, config, &mut host, &script_initial)
+                .await
+            {
                 Ok((instance, router)) => {
                     let index = runtime.instances.len();
                     runtime.down_links.push(HashSet::new());
@@ -295,6 +328,7 @@ impl VrrpRuntime {
             runtime.units.push(Unit::Group {
                 group: Box::new(SyncGroup::new(sg.name.clone(), group_routers)),
                 members,
+                notify: Box::new(sg.notify.clone()),
             });
         }
         let mut singles: Vec<(usize, Router)> = routers.into_values().collect();
@@ -336,6 +370,7 @@ impl VrrpRuntime {
         inst: &config::model::vrrp::VrrpInstance,
         config: &config::Config,
         host: &mut HostInterfaces,
+        script_initial: &[bool],
     ) -> Result<(Instance, Router), RunError> {
         let fail = |reason: String| RunError::Instance {
             name: inst.name.clone(),
@@ -383,20 +418,75 @@ impl VrrpRuntime {
             host.addresses = self.netlink.list_addresses(None).await?;
         }
         let _ = links.interface_mac;
-        let instance = instance::build(inst, config, &links, host)?;
+        let mut instance = instance::build(inst, config, &links, host)?;
+        let mut trackers = Vec::new();
+        for tracked in &inst.track_scripts {
+            let Some(index) = config
+                .vrrp
+                .scripts
+                .iter()
+                .position(|s| s.name == tracked.name)
+            else {
+                continue;
+            };
+            let id = u32::try_from(index).unwrap_or(u32::MAX);
+            if trackers
+                .iter()
+                .any(|t: &TrackerConfig| t.id == TrackerId(id))
+            {
+                continue;
+            }
+            let up = script_initial.get(index).copied().unwrap_or(true);
+            trackers.push(TrackerConfig {
+                id: TrackerId(id),
+                weight: tracked.weight,
+                reverse: tracked.reverse,
+                initial: if up {
+                    TrackerStatus::Up
+                } else {
+                    TrackerStatus::Down
+                },
+            });
+            instance.tracked_scripts.push(index);
+        }
+        for tracked in &inst.track_interfaces {
+            let Some(link) = host.links.iter().find(|l| l.name == tracked.name) else {
+                warn!(
+                    "({}) tracked interface {} does not exist - ignored",
+                    inst.name, tracked.name
+                );
+                continue;
+            };
+            let id = TrackerId(instance::INTERFACE_TRACKER | link.index);
+            if trackers.iter().any(|t: &TrackerConfig| t.id == id) {
+                continue;
+            }
+            trackers.push(TrackerConfig {
+                id,
+                weight: tracked.weight,
+                reverse: tracked.reverse,
+                initial: if link.is_up() && link.is_running() {
+                    TrackerStatus::Up
+                } else {
+                    TrackerStatus::Down
+                },
+            });
+            instance.tracked_links.push(link.index);
+        }
         let up = [links.interface.index, links.xmit.index].iter().all(|ix| {
             host.links
                 .iter()
                 .find(|l| l.index == *ix)
                 .is_some_and(|l| l.is_up() && l.is_running())
         });
-        let router_config = instance::router_config(
+        let mut router_config = instance::router_config(
             inst,
             &config.global,
             instance.source,
             instance.advertised.clone(),
             up,
         );
+        router_config.trackers = trackers;
         let router = Router::new(router_config).map_err(|e| fail(e.to_string()))?;
         if !inst.vroutes.is_empty() || !inst.vrules.is_empty() {
             warn!(
@@ -582,6 +672,11 @@ impl VrrpRuntime {
                 Output::GroupState { name, to } => {
                     info!("VRRP_Group({name}) Syncing instances to {to} state");
                 }
+                Output::GroupNotify {
+                    name,
+                    state,
+                    notify,
+                } => scripts::notify_state(&notify, "GROUP", &name, state, 0),
                 Output::Nothing => {}
             }
         }
@@ -604,8 +699,12 @@ impl VrrpRuntime {
                 }
             }
             Action::StateChanged { from, to } => log_transition(&name, from, to),
-            Action::Notify { .. }
-            | Action::NotifyMasterRxLowerPriority { .. }
+            Action::Notify { state, priority } => {
+                if let Some(inst) = self.instances.get(i) {
+                    scripts::notify_state(&inst.notify, "INSTANCE", &name, state, priority);
+                }
+            }
+            Action::NotifyMasterRxLowerPriority { .. }
             | Action::NotifyPriorityChange { .. }
             | Action::Sync(_) => {}
             Action::Log(event) => log_event(&name, &event),
@@ -780,6 +879,26 @@ impl VrrpRuntime {
                 );
             }
             NetEvent::Link(event) => self.on_link_event(event).await,
+            NetEvent::Script { index, up } => {
+                let id = TrackerId(u32::try_from(index).unwrap_or(u32::MAX));
+                let tracking: Vec<usize> = self
+                    .instances
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, inst)| inst.tracked_scripts.contains(&index))
+                    .map(|(i, _)| i)
+                    .collect();
+                for i in tracking {
+                    self.feed(
+                        i,
+                        Input::Tracker {
+                            id,
+                            status: status_of(up),
+                        },
+                    )
+                    .await;
+                }
+            }
         }
     }
 
@@ -845,6 +964,7 @@ impl VrrpRuntime {
     async fn on_link_event(&mut self, event: LinkEvent) {
         match event {
             LinkEvent::LinkDown { ifindex, name } | LinkEvent::LinkDeleted { ifindex, name } => {
+                self.track_link(ifindex, false).await;
                 for i in self.instances_on_link(ifindex) {
                     let newly_down = self
                         .down_links
@@ -859,6 +979,7 @@ impl VrrpRuntime {
                 }
             }
             LinkEvent::LinkUp { ifindex, name } => {
+                self.track_link(ifindex, true).await;
                 for i in self.instances_on_link(ifindex) {
                     let newly_up = self
                         .down_links
@@ -893,6 +1014,28 @@ impl VrrpRuntime {
             }
             LinkEvent::LinkChanged { .. } => {}
             LinkEvent::Overrun => warn!("Netlink: notifications lost (receive buffer overrun)"),
+        }
+    }
+
+    /// `track_interface`: the interface's status as a tracker input.
+    async fn track_link(&mut self, ifindex: u32, up: bool) {
+        let id = TrackerId(instance::INTERFACE_TRACKER | ifindex);
+        let tracking: Vec<usize> = self
+            .instances
+            .iter()
+            .enumerate()
+            .filter(|(_, inst)| inst.tracked_links.contains(&ifindex))
+            .map(|(i, _)| i)
+            .collect();
+        for i in tracking {
+            self.feed(
+                i,
+                Input::Tracker {
+                    id,
+                    status: status_of(up),
+                },
+            )
+            .await;
         }
     }
 
@@ -972,6 +1115,14 @@ impl VrrpRuntime {
         if let Err(e) = self.sysctls.restore() {
             warn!("cannot restore interface sysctls: {e}");
         }
+    }
+}
+
+fn status_of(up: bool) -> TrackerStatus {
+    if up {
+        TrackerStatus::Up
+    } else {
+        TrackerStatus::Down
     }
 }
 

@@ -57,6 +57,11 @@ pub enum NetEvent {
         error: String,
     },
     Link(LinkEvent),
+    /// A `vrrp_script` (by index in the configuration) changed status.
+    Script {
+        index: usize,
+        up: bool,
+    },
 }
 
 /// Opens the socket pair of a pool.
