@@ -135,6 +135,10 @@ struct OpenFile {
     /// keepalived names the file in messages (included, or one of several main
     /// files); such a file is reported at "Line 0" before its first line is read.
     named: bool,
+    /// The line counter was advanced for a last line without a newline (see
+    /// `fgets`); include errors, reported only by keepalived's first parse, still
+    /// use the uncounted number.
+    counted_unterminated: bool,
 }
 
 /// One `include` (or the main file): its glob matches, read one after the other
@@ -214,6 +218,9 @@ pub struct Reader {
     /// Pieces handed out from one line by brace splitting; a definition that
     /// re-creates the brace it is split at would loop forever in keepalived.
     residue_chain: usize,
+    /// Set while an include is processed: keepalived reports include problems
+    /// only from its first parse (the config copy has a blank line there).
+    first_parse_only: bool,
     /// Bound on generated lines ([`MAX_GENERATED_LINES`] unless lowered).
     generated_limit: u64,
     exhausted: bool,
@@ -248,6 +255,7 @@ impl Reader {
             files_opened: 0,
             residue_chain: 0,
             generated_limit: MAX_GENERATED_LINES,
+            first_parse_only: false,
             exhausted: false,
             rng: seed,
         }
@@ -298,6 +306,7 @@ impl Reader {
                 col_base: 0,
                 cwd: file_cwd(Path::new(""), name),
                 named: false,
+                counted_unterminated: false,
             }),
         });
         reader.opened = true;
@@ -456,7 +465,12 @@ impl Reader {
             top
         };
         let file = entry.file.as_ref()?;
-        (file.line_no > 0 || file.named).then(|| Span::line(file.id, file.line_no))
+        let line_no = if self.first_parse_only && file.counted_unterminated {
+            file.line_no.saturating_sub(1)
+        } else {
+            file.line_no
+        };
+        (line_no > 0 || file.named).then(|| Span::line(file.id, line_no))
     }
 
     /// The directory relative includes and `${_PWD}` refer to now.
@@ -685,6 +699,7 @@ impl Reader {
                     col_base: 0,
                     cwd: file_cwd(&dir, &name),
                     named,
+                    counted_unterminated: false,
                 });
             }
             return true;
@@ -727,7 +742,9 @@ impl Reader {
         };
         p += buf.span_of(p, BLANKS);
         let pattern = buf.tail(p).lossy();
+        self.first_parse_only = true;
         self.open_glob_file(&pattern, include_type, diags);
+        self.first_parse_only = false;
         true
     }
 
@@ -1188,8 +1205,13 @@ fn fgets(file: &mut OpenFile) -> Option<(Vec<u8>, u32)> {
             .col_base
             .saturating_add(u32::try_from(taken).unwrap_or(u32::MAX));
     }
-    if visible.last() == Some(&b'\n') {
+    // A last line without a newline: the first parse does not count it, but the
+    // VRRP/checker parses of keepalived -t read the config copy, where every line
+    // was written back with a newline; most keywords are reported from those.
+    let unterminated_last = file.pos >= file.data.len() && visible.len() == chunk.len();
+    if visible.last() == Some(&b'\n') || unterminated_last {
         file.line_no = file.line_no.saturating_add(1);
+        file.counted_unterminated = unterminated_last && visible.last() != Some(&b'\n');
     }
     Some((visible.to_vec(), first_col))
 }

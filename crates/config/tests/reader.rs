@@ -179,6 +179,12 @@ fn long_lines_and_nul_bytes_follow_fgets() {
 }
 
 #[test]
+fn a_last_line_without_newline_is_counted() {
+    let (lines, _, _) = lines_of("a\nb");
+    assert_eq!(lines, [l(1, "a"), l(2, "b")]);
+}
+
+#[test]
 fn binary_junk_never_panics() {
     let junk: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
     let dir = TempDir::new("junk");
