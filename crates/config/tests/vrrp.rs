@@ -782,3 +782,59 @@ vrrp_instance A {
     assert!(l.config.vrrp.scripts.is_empty());
     assert!(instance(&l, "A").track_scripts.is_empty());
 }
+
+#[test]
+fn every_interface_line_is_looked_up() {
+    let l = load(
+        "vrrp_instance A {
+    interface eth8
+    interface eth0
+    virtual_router_id 1
+    virtual_ipaddress {
+        10.0.0.1
+    }
+}
+",
+    );
+    // keepalived complains about eth8 (and stops after reading) even though the
+    // last interface given exists.
+    assert_eq!(
+        flagged(&l),
+        vec![(Level::GeneralError, 2), (Level::BadInterface, 0)]
+    );
+    assert_eq!(instance(&l, "A").interface.as_deref(), Some("eth0"));
+}
+
+#[test]
+fn after_an_abort_only_parse_time_lookups_are_reported() {
+    let system = host();
+    let options = LoadOptions::default();
+    let mut loaded = config::load_str(
+        "k.conf",
+        "vrrp_instance A {
+    interface eth9
+    virtual_router_id 1
+}
+vrrp_instance B {
+    interface eth0
+    priority
+}
+",
+        &options,
+        &system,
+    );
+    assert!(loaded.diags.aborted);
+    let mut v = config::Validation {
+        cfg: &mut loaded.config,
+        diags: &mut loaded.diags,
+        system: &system,
+        options: &options,
+    };
+    config::keywords::vrrp::validate_after_abort(&mut v);
+    // The missing parameter (7) and the interface looked up before it (2); no
+    // non-existent-interface stop, no completion.
+    assert_eq!(
+        flagged(&loaded),
+        vec![(Level::MissingParameter, 7), (Level::GeneralError, 2)]
+    );
+}

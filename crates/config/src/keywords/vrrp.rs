@@ -242,3 +242,10 @@ pub static ROOT: &[Keyword] = &[
 pub fn validate(v: &mut Validation<'_>) {
     validate::validate(v);
 }
+
+/// For the integrator, when parsing was aborted by a missing parameter while the VRRP
+/// keywords were being read: reports what keepalived's VRRP process printed before
+/// exiting (interface lookups, script users, at their lines), nothing more.
+pub fn validate_after_abort(v: &mut Validation<'_>) {
+    validate::validate_after_abort(v);
+}

@@ -357,6 +357,9 @@ pub struct VrrpInstance {
     pub end_span: Option<Span>,
     pub interface: Option<String>,
     pub interface_span: Option<Span>,
+    /// Every `interface` line, in order: keepalived looks each one up as it is read
+    /// (and complains about each missing one); the last one decides.
+    pub interface_lines: Vec<(String, Option<Span>)>,
     pub vrf: Option<String>,
     pub vrf_span: Option<Span>,
     pub family: Option<Family>,

@@ -541,6 +541,8 @@ pub fn interface(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     if let Some(inst) = current(ctx) {
         inst.interface = Some(word.to_string());
         inst.interface_span = Some(line.span);
+        inst.interface_lines
+            .push((word.to_string(), Some(line.span)));
     }
     Ok(())
 }

@@ -41,6 +41,15 @@ pub fn validate(v: &mut Validation<'_>) {
     complete_init(v);
 }
 
+/// For the integrator, when parsing was aborted (missing parameter) in the VRRP
+/// process' pass: what keepalived found while parsing up to that point and that we
+/// can only find with the host (interface lookups, script users) is reported; nothing
+/// is completed and no "non-existent interface" stop is reported (keepalived exited).
+pub fn validate_after_abort(v: &mut Validation<'_>) {
+    resolve_script_users(v);
+    let _ = resolve_interfaces(v);
+}
+
 /// keepalived sets a vrrp_script's user while parsing and drops the script when that
 /// fails, so that later `track_script` lines naming it are "not found". We resolve users
 /// here, so both reports are made here, at the lines keepalived uses.
@@ -328,25 +337,31 @@ fn resolve_interfaces(v: &mut Validation<'_>) -> bool {
     }
     for inst in &mut vrrp.instances {
         let name = inst.name.clone();
-        if let Some(ifname) = inst.interface.clone() {
-            if !exists(&ifname) {
+        // keepalived looks up every `interface` line as it reads it; the last decides.
+        for (ifname, span) in &inst.interface_lines {
+            if !exists(ifname) {
                 missing = true;
                 report(
                     diags,
-                    inst.interface_span,
+                    *span,
                     format!("interface {ifname} for vrrp_instance {name} doesn't exist"),
                 );
-                inst.interface = None;
-            } else if is_loopback(&ifname) {
+            } else if is_loopback(ifname) {
                 report(
                     diags,
-                    inst.interface_span,
+                    *span,
                     format!(
                         "({name}) the loopback interface {ifname} cannot be used for vrrp - ignoring"
                     ),
                 );
-                inst.interface = None;
             }
+        }
+        if inst
+            .interface
+            .as_deref()
+            .is_some_and(|i| !exists(i) || is_loopback(i))
+        {
+            inst.interface = None;
         }
         if let Some(vrf) = inst.vrf.clone() {
             if !exists(&vrf) {
@@ -454,6 +469,10 @@ fn resolve_interfaces(v: &mut Validation<'_>) -> bool {
 /// keepalived: `vrrp_end_handler()`'s VMAC checks, which depend on whether the
 /// interface was found; reported at the line closing the instance.
 fn end_of_block_checks(diags: &mut crate::Diagnostics, inst: &mut VrrpInstance) {
+    if inst.end_span.is_none() {
+        // The block never closed (parsing stopped inside it).
+        return;
+    }
     let name = inst.name.clone();
     if inst.unicast_configured && (inst.vmac.is_some() || inst.ipvlan.is_some()) {
         if inst.interface.is_none() {
