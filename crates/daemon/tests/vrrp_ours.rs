@@ -378,3 +378,58 @@ fn track_script_weight_moves_mastership_and_notify_scripts_run() {
         a.log_text()
     );
 }
+
+#[test]
+fn sync_group_moves_all_members_when_one_faults() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("sync");
+    let dir = lab.node("a").expect("a").dir.clone();
+    let flag = dir.join("healthy");
+    std::fs::write(&flag, "").expect("flag");
+    const VIP2: &str = "192.0.2.200/24";
+    let group = |priority: u32, track: &str| {
+        format!(
+            "vrrp_sync_group G {{
+    group {{
+        VI_1
+        VI_2
+    }}
+}}
+{}vrrp_instance VI_2 {{
+    version 3
+    interface eth0
+    virtual_router_id 52
+    priority {priority}
+    advert_int 0.5
+{track}
+    virtual_ipaddress {{
+        {VIP2} dev eth0
+    }}
+}}
+",
+            config(priority, "")
+        )
+    };
+    let config_a = format!(
+        "vrrp_script chk {{\n    script \"/usr/bin/test -f {}\"\n    interval 1\n    weight 0\n}}\n{}",
+        flag.display(),
+        group(150, "    track_script {\n        chk\n    }")
+    );
+    let a = start(&mut lab, "a", Daemon::Ours, &config_a);
+    let b = start(&mut lab, "b", Daemon::Ours, &group(100, ""));
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a VI_1 MASTER");
+    wait_vip(&lab, "a", "eth0", VIP2, WAIT).expect("a VI_2 MASTER");
+    wait_log(&mut lab, &b, "(VI_2) Entering BACKUP STATE (init)", WAIT).expect("b BACKUP");
+
+    // Only VI_2 tracks the script (weight 0: FAULT while failing); the group takes
+    // VI_1 along, so b gets both VIPs.
+    std::fs::remove_file(&flag).expect("rm flag");
+    wait_vip(&lab, "b", "eth0", VIP2, WAIT).expect("b takes VI_2");
+    wait_vip(&lab, "b", "eth0", VIP, WAIT).expect("b takes VI_1 with the group");
+    wait_no_vip(&lab, "a", "eth0", VIP, WAIT).expect("a releases VI_1");
+    let log_a = a.log_text();
+    assert!(log_a.contains("(VI_2) Entering FAULT STATE"), "{log_a}");
+    assert!(log_a.contains("VRRP_Group(G)"), "{log_a}");
+}

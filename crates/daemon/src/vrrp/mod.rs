@@ -234,7 +234,8 @@ impl VrrpRuntime {
             links: netlink.list_links().await?,
             addresses: netlink.list_addresses(None).await?,
         };
-        for link in &host.links {
+        // keepalived lists the addresses of the interfaces it may use (not loopback).
+        for link in host.links.iter().filter(|l| l.name != "lo") {
             let family_addrs = host.addresses.iter().filter(|a| a.ifindex == link.index);
             for a in family_addrs {
                 info!("Assigned address {} for interface {}", a.address, link.name);

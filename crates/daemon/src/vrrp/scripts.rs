@@ -121,25 +121,22 @@ pub fn spawn_checker(index: usize, script: &VrrpScript, events: UnboundedSender<
                 return;
             };
             command.kill_on_drop(true);
-            let ok = match command.spawn() {
+            let (ok, why) = match command.spawn() {
                 Ok(mut child) => match tokio::time::timeout(timeout, child.wait()).await {
-                    Ok(Ok(status)) => {
-                        if !status.success() {
-                            debug!("VRRP_Script({name}) failed (exited with status {status})");
-                        }
-                        status.success()
-                    }
-                    Ok(Err(_)) => false,
+                    Ok(Ok(status)) => (
+                        status.success(),
+                        status.code().map_or_else(
+                            || "killed by a signal".to_string(),
+                            |c| format!("exited with status {c}"),
+                        ),
+                    ),
+                    Ok(Err(e)) => (false, e.to_string()),
                     Err(_) => {
                         let _ = child.kill().await;
-                        info!("VRRP_Script({name}) timed out");
-                        false
+                        (false, "timed out".to_string())
                     }
                 },
-                Err(e) => {
-                    warn!("VRRP_Script({name}) cannot run: {e}");
-                    false
-                }
+                Err(e) => (false, format!("cannot run: {e}")),
             };
             // rise/fall: a change needs that many results in a row.
             if ok == up {
@@ -151,10 +148,11 @@ pub fn spawn_checker(index: usize, script: &VrrpScript, events: UnboundedSender<
             if streak >= needed {
                 streak = 0;
                 up = ok;
-                info!(
-                    "VRRP_Script({name}) {}",
-                    if up { "succeeded" } else { "failed" }
-                );
+                if up {
+                    info!("VRRP_Script({name}) succeeded");
+                } else {
+                    info!("VRRP_Script({name}) failed ({why})");
+                }
                 if events.send(NetEvent::Script { index, up }).is_err() {
                     return;
                 }
