@@ -13,7 +13,24 @@
 //! does, a NUL byte ends a line, `$NAME` needs a separator after it, ...), so that
 //! the same diagnostics come out at the same lines. Where keepalived can hang or
 //! run out of memory (recursive definitions, include loops, huge `~SEQ`s) we stop
-//! with a [`Level::GeneralError`] instead.
+//! with a [`Level::GeneralError`] instead: [`MAX_INCLUDE_DEPTH`] nested includes,
+//! [`MAX_FILES_OPENED`] included files, [`MAX_GENERATED_LINES`] lines from `~SEQ`/`~LST`
+//! and multiline definitions, [`MAX_TOTAL_LINES`] lines in all, 1024 `$` replacements
+//! per line, 64 nested multiline definitions, 1024 brace-split pieces per line.
+//!
+//! keepalived -t parses the configuration several times: the first parse (global
+//! keywords) reads the files, the VRRP/checker/BFD parses re-read a decommented copy
+//! of it. Most keywords are reported from the later parses, so where the two differ
+//! we read like them: lines are decommented twice (an escaped `\#` ends up a comment)
+//! and an unterminated last line is counted. Include problems are reported only by
+//! the first parse, with its line numbers.
+//!
+//! Levels: include problems use keepalived's `file_config_error()` rule —
+//! [`Level::FileNotFound`] when the include variant (`includer/m/w/b/a`) or
+//! `include_check` asks for that check, otherwise [`Level::Note`] (printed only).
+//! A FileNotFound include problem makes keepalived stop after reading with exit code
+//! 6 ([`Reader::had_file_error`]); a main file that fails keepalived's check gives a
+//! reader with no lines ([`Reader::opened`] false).
 
 mod defs;
 mod globbing;
