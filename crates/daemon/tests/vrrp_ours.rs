@@ -433,3 +433,60 @@ fn sync_group_moves_all_members_when_one_faults() {
     assert!(log_a.contains("(VI_2) Entering FAULT STATE"), "{log_a}");
     assert!(log_a.contains("VRRP_Group(G)"), "{log_a}");
 }
+
+fn routes(lab: &lab::Lab, node: &str, prefix: &str) -> String {
+    lab.exec(node, &["ip", "route", "show", prefix])
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+#[test]
+fn virtual_routes_follow_mastership_static_config_stays() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("rte");
+    let text = format!(
+        "static_ipaddress {{
+    192.0.2.50/24 dev eth0
+}}
+static_routes {{
+    203.0.113.0/24 via 192.0.2.1 dev eth0
+}}
+{}",
+        config(
+            150,
+            "    virtual_routes {\n        198.51.100.0/24 via 192.0.2.1 dev eth0 metric 7\n    }"
+        )
+    );
+    let a = start(&mut lab, "a", Daemon::Ours, &text);
+    wait_vip(&lab, "a", "eth0", "192.0.2.50/24", WAIT).expect("static address set at start");
+    assert!(
+        routes(&lab, "a", "203.0.113.0/24").contains("via 192.0.2.1"),
+        "static route missing"
+    );
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a MASTER");
+    let route = wait_for("virtual route", WAIT, common::POLL, || {
+        let r = routes(&lab, "a", "198.51.100.0/24");
+        r.contains("via 192.0.2.1").then_some(r)
+    })
+    .expect("virtual route set with the VIPs");
+    assert!(route.contains("metric 7"), "{route}");
+    assert!(
+        route.contains("proto keepalived") || route.contains("proto 18"),
+        "{route}"
+    );
+    assert_eq!(stop(&mut lab, &a), Some(0));
+    assert!(
+        routes(&lab, "a", "198.51.100.0/24").is_empty(),
+        "virtual route left"
+    );
+    assert!(
+        routes(&lab, "a", "203.0.113.0/24").is_empty(),
+        "static route left"
+    );
+    assert!(
+        !has_vip(&lab, "a", "eth0", "192.0.2.50/24"),
+        "static address left"
+    );
+}

@@ -63,6 +63,8 @@ pub struct Instance {
     pub tracked_scripts: Vec<usize>,
     /// `track_interface`: interface indices.
     pub tracked_links: Vec<u32>,
+    /// `virtual_routes`, set with the VIPs.
+    pub routes: Vec<super::routes::RouteSpec>,
 }
 
 /// Tracker ids: scripts use their index, interfaces this bit plus their ifindex.
@@ -309,6 +311,7 @@ pub fn build(
         notify: inst.notify.clone(),
         tracked_scripts: Vec::new(),
         tracked_links: Vec::new(),
+        routes: Vec::new(),
     })
 }
 

@@ -19,6 +19,7 @@
 
 pub mod instance;
 pub mod net;
+pub mod routes;
 pub mod scripts;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -219,6 +220,10 @@ pub struct VrrpRuntime {
     /// VMACs we created (deleted again on stop).
     vmacs: Vec<IfRef>,
     sysctls: SysctlChanges,
+    /// `static_ipaddress` (set at start, removed at stop, as keepalived).
+    static_addresses: Vec<(linux::addr::AddressSpec, String)>,
+    /// `static_routes`.
+    static_routes: Vec<routes::RouteSpec>,
     events_tx: UnboundedSender<NetEvent>,
     events_rx: UnboundedReceiver<NetEvent>,
 }
@@ -258,6 +263,8 @@ impl VrrpRuntime {
             scheduled: Vec::new(),
             vmacs: Vec::new(),
             sysctls: SysctlChanges::new(),
+            static_addresses: Vec::new(),
+            static_routes: Vec::new(),
             events_tx,
             events_rx,
         };
@@ -265,6 +272,8 @@ impl VrrpRuntime {
             Ok(sender) => runtime.garp = Some(sender),
             Err(e) => error!("cannot open the gratuitous ARP socket: {e}"),
         }
+
+        runtime.set_static(config, &host).await;
 
         // vrrp_script checkers first: instances start with their initial status.
         let script_initial: Vec<bool> = config
@@ -364,6 +373,51 @@ impl VrrpRuntime {
             runtime.drain(u).await;
         }
         Ok(runtime)
+    }
+
+    /// `static_ipaddress` and `static_routes`: resolved and set once (keepalived sets
+    /// them at startup whatever the VRRP state, and removes them at stop).
+    async fn set_static(&mut self, config: &config::Config, host: &HostInterfaces) {
+        let default_if = config
+            .global
+            .default_interface
+            .clone()
+            .unwrap_or_else(|| "eth0".to_string());
+        for addr in &config.vrrp.static_addresses {
+            let dev = addr.dev.clone().unwrap_or_else(|| default_if.clone());
+            let Some((ifref, _)) = host.by_name(&dev) else {
+                warn!(
+                    "static address {}: interface {dev} does not exist - ignored",
+                    addr.addr
+                );
+                continue;
+            };
+            let spec = instance::address_spec(addr, ifref.index);
+            if let Err(e) = self.netlink.add_address(&spec).await {
+                error!(
+                    "cannot add static address {}/{} to {dev}: {e}",
+                    spec.address, spec.prefix_len
+                );
+            }
+            self.static_addresses.push((spec, dev));
+        }
+        for route in &config.vrrp.static_routes {
+            let ifindex_of = |name: &str| host.by_name(name).map(|(ifref, _)| ifref.index);
+            let Some(spec) = routes::spec(route, &ifindex_of) else {
+                warn!(
+                    "static route '{}' cannot be resolved - ignored",
+                    route.words.join(" ")
+                );
+                continue;
+            };
+            if let Err(e) = routes::add(&self.netlink, &spec).await {
+                error!("cannot add static {e}");
+            }
+            self.static_routes.push(spec);
+        }
+        if !config.vrrp.static_rules.is_empty() {
+            warn!("static_rules are not implemented yet - ignored");
+        }
     }
 
     async fn build_instance(
@@ -489,9 +543,25 @@ impl VrrpRuntime {
         );
         router_config.trackers = trackers;
         let router = Router::new(router_config).map_err(|e| fail(e.to_string()))?;
-        if !inst.vroutes.is_empty() || !inst.vrules.is_empty() {
+        for route in &inst.vroutes {
+            let ifindex_of = |name: &str| {
+                if name == links.vip_default.name {
+                    return Some(links.vip_default.index);
+                }
+                host.by_name(name).map(|(ifref, _)| ifref.index)
+            };
+            match routes::spec(route, &ifindex_of) {
+                Some(spec) => instance.routes.push(spec),
+                None => warn!(
+                    "({}) virtual route '{}' cannot be resolved - ignored",
+                    inst.name,
+                    route.words.join(" ")
+                ),
+            }
+        }
+        if !inst.vrules.is_empty() {
             warn!(
-                "({}) virtual_routes and virtual_rules are not implemented yet - ignored",
+                "({}) virtual_rules are not implemented yet - ignored",
                 inst.name
             );
         }
@@ -847,6 +917,11 @@ impl VrrpRuntime {
                 );
             }
         }
+        for route in &inst.routes {
+            if let Err(e) = routes::add(&self.netlink, route).await {
+                error!("({}) cannot add {e}", inst.name);
+            }
+        }
     }
 
     async fn remove_vips(&mut self, i: usize) {
@@ -854,6 +929,11 @@ impl VrrpRuntime {
             return;
         };
         info!("({}) removing VIPs.", inst.name);
+        for route in &inst.routes {
+            if let Err(e) = routes::delete(&self.netlink, route).await {
+                error!("({}) cannot remove {e}", inst.name);
+            }
+        }
         for vip in &inst.addresses {
             let spec = &vip.spec;
             if let Err(e) = self
@@ -1107,6 +1187,23 @@ impl VrrpRuntime {
                 }
             }
             self.drain(u).await;
+        }
+        for spec in std::mem::take(&mut self.static_routes) {
+            if let Err(e) = routes::delete(&self.netlink, &spec).await {
+                warn!("cannot remove static {e}");
+            }
+        }
+        for (spec, dev) in std::mem::take(&mut self.static_addresses) {
+            if let Err(e) = self
+                .netlink
+                .delete_address(spec.ifindex, spec.address, spec.prefix_len)
+                .await
+            {
+                warn!(
+                    "cannot remove static address {} from {dev}: {e}",
+                    spec.address
+                );
+            }
         }
         for vmac in std::mem::take(&mut self.vmacs) {
             if let Err(e) = self.netlink.delete_link(vmac.index).await {
