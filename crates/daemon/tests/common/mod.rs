@@ -237,7 +237,7 @@ pub fn report(what: &str, measured: Duration, bound: Duration) {
     );
 }
 
-/// The eight instances for a node (`me`/`peer` are the last octet / hextet).
+/// The nine instances for a node (`me`/`peer` are the last octet / hextet).
 pub fn config(me: u8, peer: u8, priority: u32) -> String {
     let instance = |name: &str, vrid: u32, body: &str, vip: &str| {
         format!(
@@ -286,5 +286,6 @@ pub fn config(me: u8, peer: u8, priority: u32) -> String {
         "2001:db8::101/64 dev eth0",
     );
     text += &instance("VMAC", 58, "    use_vmac\n", "192.0.2.105/24");
+    text += &instance("VMAC6", 59, "    use_vmac\n", "2001:db8::102/64");
     text
 }
