@@ -195,7 +195,11 @@ fn defaults_flow_from_virtual_server_to_real_server_to_checker() {
 }
 ",
     );
-    assert_eq!(findings(&loaded), vec![]);
+    assert_eq!(
+        findings(&loaded),
+        vec![(Level::Security, 0)],
+        "only: scripts without enable_script_security"
+    );
     let v = vs(&loaded, 0);
     let first = rs(v, 0);
     assert_eq!(first.weight, Some(9), "weight from the virtual server");
@@ -536,7 +540,11 @@ fn checker_kinds_are_modelled() {
 }
 ",
     );
-    assert_eq!(findings(&loaded), vec![]);
+    assert_eq!(
+        findings(&loaded),
+        vec![(Level::Security, 0)],
+        "only: scripts without enable_script_security"
+    );
     let checkers = &rs(vs(&loaded, 0), 0).checkers;
     let kinds: Vec<&str> = checkers.iter().map(|c| c.kind.keyword()).collect();
     assert_eq!(
@@ -778,6 +786,8 @@ fn keepalived_quirks_are_kept() {
             // keepalived's label test rejects a one-character first label
             (Level::GeneralError, 10),
             (Level::GeneralError, 13),
+            // scripts without enable_script_security
+            (Level::Security, 0),
         ],
         "the second quorum_up is no duplicate: the first one had no valid user"
     );
