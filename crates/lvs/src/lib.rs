@@ -14,7 +14,8 @@
 //!   `sorry_server_lvs_method`) while quorum is down.
 //! * [`runtime::Lvs`]: start (`lvs_flush`), reload (only what changed is
 //!   sent, state carried over), health/weight updates, and stop (`-I`,
-//!   `lvs_flush_on_stop [VS]`), over any [`ipvs::reconcile::Kernel`].
+//!   `lvs_flush_on_stop [VS]`), over any [`ipvs::reconcile::Kernel`];
+//!   [`runtime::TimeoutKeeper`] for `lvs_timeouts` (restored at exit).
 //!
 //! The ipvs crate knows nothing of the configuration; this crate is the only
 //! place where the two meet.
@@ -25,4 +26,4 @@ pub mod runtime;
 
 pub use health::{QuorumChange, RsState, State, VsState};
 pub use mapping::{Mapped, desired_table};
-pub use runtime::{Lvs, release_mode};
+pub use runtime::{Lvs, TimeoutKeeper, release_mode};

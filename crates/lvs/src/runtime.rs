@@ -2,9 +2,10 @@
 //! health state and a [`Reconciler`], kept in step with the kernel.
 
 use config::SourceMap;
-use config::model::global::{GlobalConfig, LvsFlushOnStop};
+use config::model::global::{GlobalConfig, LvsFlushOnStop, LvsTimeouts};
 use config::model::lvs::LvsConfig;
 use ipvs::reconcile::{ApplyReport, Kernel, Op, ReadError, Reconciler, Release};
+use ipvs::{Ipvs, Timeouts};
 
 use crate::health::{QuorumChange, State};
 use crate::mapping::{Mapped, desired_table};
@@ -144,5 +145,53 @@ impl Lvs {
     /// Removes our entries as `mode` says (see [`release_mode`]).
     pub fn stop<K: Kernel + ?Sized>(&mut self, kernel: &mut K, mode: Release) -> ApplyReport {
         self.reconciler.release(kernel, mode)
+    }
+}
+
+/// `lvs_timeouts`, with keepalived's bookkeeping (`libipvs.c`
+/// `ipvs_set_timeout`, `ipvswrapper.c` `ipvs_stop`): the kernel's values are
+/// saved before the first change; unset ones keep the saved value; a reload
+/// without `lvs_timeouts` and the exit put the saved values back.
+#[derive(Debug, Clone, Default)]
+pub struct TimeoutKeeper {
+    original: Option<Timeouts>,
+}
+
+impl TimeoutKeeper {
+    pub fn new() -> Self {
+        TimeoutKeeper::default()
+    }
+
+    /// The kernel's values before we changed them, if we did.
+    pub fn original(&self) -> Option<Timeouts> {
+        self.original
+    }
+
+    /// Applies the configured timeouts (at start and on reload).
+    pub fn apply(&mut self, ipvs: &mut Ipvs, wanted: &LvsTimeouts) -> Result<(), ipvs::Error> {
+        if wanted.tcp.is_none() && wanted.tcpfin.is_none() && wanted.udp.is_none() {
+            return self.restore(ipvs);
+        }
+        let original = match self.original {
+            Some(original) => original,
+            None => {
+                let now = ipvs.timeouts()?;
+                self.original = Some(now);
+                now
+            }
+        };
+        ipvs.set_timeouts(&Timeouts {
+            tcp: wanted.tcp.unwrap_or(original.tcp),
+            tcp_fin: wanted.tcpfin.unwrap_or(original.tcp_fin),
+            udp: wanted.udp.unwrap_or(original.udp),
+        })
+    }
+
+    /// Puts the saved values back (at exit); nothing if we changed nothing.
+    pub fn restore(&mut self, ipvs: &mut Ipvs) -> Result<(), ipvs::Error> {
+        match self.original.take() {
+            Some(original) => ipvs.set_timeouts(&original),
+            None => Ok(()),
+        }
     }
 }

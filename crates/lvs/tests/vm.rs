@@ -10,9 +10,10 @@
 //!   inhibit_on_failure, NAT/DR/TUN) gives the same `ipvsadm -S -n`.
 //! * reload: changing one weight sends one SET_DEST; every real server keeps
 //!   its connection counters and the service its statistics.
-//! * traffic: a client namespace reaches the virtual service in NAT mode,
-//!   balanced over two real-server namespaces; taking a real server down
-//!   moves the traffic to the other.
+//! * traffic: a client namespace reaches the virtual service in NAT and in
+//!   DR mode, balanced over two real-server namespaces; taking a real server
+//!   down moves the traffic to the other.
+//! * `lvs_timeouts` are set and the kernel's values restored.
 #![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
 
 use std::path::{Path, PathBuf};
@@ -538,4 +539,212 @@ fn stop_modes_follow_keepalived() {
     assert!(sync.report.is_ok());
     assert!(env.ipvs.service(&foreign.key).is_err());
     env.ipvs.flush().unwrap();
+}
+
+#[test]
+fn lvs_timeouts_are_set_and_restored() {
+    let Some(mut env) = env("lvs_timeouts_are_set_and_restored") else {
+        return;
+    };
+    use config::model::global::LvsTimeouts;
+    let original = env.ipvs.timeouts().unwrap();
+    let mut keeper = lvs::TimeoutKeeper::new();
+    keeper
+        .apply(
+            &mut env.ipvs,
+            &LvsTimeouts {
+                tcp: Some(1234),
+                tcpfin: None,
+                udp: Some(77),
+            },
+        )
+        .unwrap();
+    let set = env.ipvs.timeouts().unwrap();
+    assert_eq!(
+        (set.tcp, set.tcp_fin, set.udp),
+        (1234, original.tcp_fin, 77)
+    );
+    assert_eq!(
+        run("ipvsadm", &["-Ln", "--timeout"]).trim(),
+        format!("Timeout (tcp tcpfin udp): 1234 {} 77", original.tcp_fin)
+    );
+    // A reload without lvs_timeouts puts the kernel's values back.
+    keeper
+        .apply(&mut env.ipvs, &LvsTimeouts::default())
+        .unwrap();
+    assert_eq!(env.ipvs.timeouts().unwrap(), original);
+    keeper
+        .apply(
+            &mut env.ipvs,
+            &LvsTimeouts {
+                tcp: None,
+                tcpfin: Some(9),
+                udp: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(env.ipvs.timeouts().unwrap().tcp_fin, 9);
+    keeper.restore(&mut env.ipvs).unwrap();
+    assert_eq!(env.ipvs.timeouts().unwrap(), original);
+}
+
+/// Direct routing: client, director and two real servers on one bridge.
+/// The client routes the VIP via the director; the real servers own the
+/// VIP on `lo` (without answering ARP for it) and reply to the client
+/// directly.
+///
+///   br-lvs: director 10.42.0.254 (VIP 10.42.1.1 on a dummy),
+///           lvsdrc 10.42.0.2, lvsdr1 10.42.0.11, lvsdr2 10.42.0.12
+struct DrLab {
+    servers: Vec<Child>,
+    www: PathBuf,
+}
+
+const DR_VIP: &str = "10.42.1.1";
+const DR_NAMESPACES: [&str; 3] = ["lvsdrc", "lvsdr1", "lvsdr2"];
+
+impl DrLab {
+    fn new() -> DrLab {
+        let www = std::env::temp_dir().join(format!("lvs-vm-drwww-{}", std::process::id()));
+        let mut lab = DrLab {
+            servers: Vec::new(),
+            www,
+        };
+        let _ = Command::new("ip").args(["link", "del", "br-lvs"]).output();
+        let _ = Command::new("ip")
+            .args(["link", "del", "lvsdrvip"])
+            .output();
+        ip(&["link", "add", "br-lvs", "type", "bridge"]);
+        ip(&["addr", "add", "10.42.0.254/24", "dev", "br-lvs"]);
+        ip(&["link", "set", "br-lvs", "up"]);
+        ip(&["link", "add", "lvsdrvip", "type", "dummy"]);
+        ip(&["addr", "add", &format!("{DR_VIP}/32"), "dev", "lvsdrvip"]);
+        ip(&["link", "set", "lvsdrvip", "up"]);
+        for (index, (ns, addr)) in DR_NAMESPACES
+            .iter()
+            .zip(["10.42.0.2/24", "10.42.0.11/24", "10.42.0.12/24"])
+            .enumerate()
+        {
+            let host_if = format!("vdr{index}");
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+            ip(&["netns", "add", ns]);
+            ip(&[
+                "link", "add", &host_if, "type", "veth", "peer", "name", "eth0", "netns", ns,
+            ]);
+            ip(&["link", "set", &host_if, "master", "br-lvs", "up"]);
+            netns(ns, &["ip", "addr", "add", addr, "dev", "eth0"]);
+            netns(ns, &["ip", "link", "set", "eth0", "up"]);
+            netns(ns, &["ip", "link", "set", "lo", "up"]);
+        }
+        netns(
+            "lvsdrc",
+            &[
+                "ip",
+                "route",
+                "add",
+                &format!("{DR_VIP}/32"),
+                "via",
+                "10.42.0.254",
+            ],
+        );
+        for (ns, name) in [("lvsdr1", "dr1"), ("lvsdr2", "dr2")] {
+            // The classic LVS-DR real server set-up: VIP on lo, no ARP for it.
+            netns(ns, &["sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1"]);
+            netns(ns, &["sysctl", "-qw", "net.ipv4.conf.all.arp_announce=2"]);
+            netns(
+                ns,
+                &["ip", "addr", "add", &format!("{DR_VIP}/32"), "dev", "lo"],
+            );
+            let dir = lab.www.join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("index.html"), name).unwrap();
+            let server = Command::new("ip")
+                .args([
+                    "netns", "exec", ns, "busybox", "httpd", "-f", "-p", "80", "-h",
+                ])
+                .arg(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            lab.servers.push(server);
+        }
+        for addr in ["10.42.0.11", "10.42.0.12"] {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while fetch_from("lvsdrc", addr).is_none() {
+                assert!(
+                    Instant::now() < deadline,
+                    "http server {addr} did not start"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        lab
+    }
+}
+
+impl Drop for DrLab {
+    fn drop(&mut self) {
+        for server in &mut self.servers {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
+        for ns in DR_NAMESPACES {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+        let _ = Command::new("ip").args(["link", "del", "br-lvs"]).output();
+        let _ = Command::new("ip")
+            .args(["link", "del", "lvsdrvip"])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.www);
+    }
+}
+
+fn fetch_from(ns: &str, addr: &str) -> Option<String> {
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, "curl", "-s", "-m", "5"])
+        .arg(format!("http://{addr}/"))
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+#[test]
+fn dr_traffic_is_balanced_and_follows_removal() {
+    let Some(mut env) = env("dr_traffic_is_balanced_and_follows_removal") else {
+        return;
+    };
+    let _lab = DrLab::new();
+    let config = load_str(&format!(
+        "virtual_server {DR_VIP} 80 {{
+            lvs_sched rr
+            lvs_method DR
+            protocol TCP
+            real_server 10.42.0.11 80 {{
+            }}
+            real_server 10.42.0.12 80 {{
+            }}
+        }}
+        "
+    ));
+    let mut lvs = Lvs::new(config, None);
+    assert!(lvs.start(&mut env.ipvs, false).unwrap().report.is_ok());
+    let served = |requests: usize| {
+        let mut counts = (0, 0);
+        for _ in 0..requests {
+            match fetch_from("lvsdrc", DR_VIP).as_deref() {
+                Some("dr1") => counts.0 += 1,
+                Some("dr2") => counts.1 += 1,
+                other => panic!("request to the DR VIP: {other:?}"),
+            }
+        }
+        counts
+    };
+    assert_eq!(served(6), (3, 3));
+    lvs.set_alive(0, 1, false);
+    assert_eq!(lvs.sync(&mut env.ipvs).unwrap().report.applied.len(), 1);
+    assert_eq!(served(4), (4, 0));
+    lvs.stop(&mut env.ipvs, Release::Remove);
 }
