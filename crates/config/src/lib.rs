@@ -132,6 +132,20 @@ fn run(
         // keepalived exits in the pass that hit the missing parameter; host-dependent
         // findings of the global pass before it were still printed.
         keywords::global::validate_after_abort(&mut v);
+        // An abort inside a VRRP block happened in keepalived's VRRP pass, which had
+        // already looked up interfaces and script users for the lines before it.
+        let vrrp_roots: Vec<&str> = keywords::vrrp::ROOT.iter().map(|k| k.name).collect();
+        let aborted_in_vrrp = v
+            .diags
+            .items
+            .iter()
+            .rev()
+            .find(|d| d.level == Level::MissingParameter)
+            .and_then(|d| d.root_block)
+            .is_some_and(|root| vrrp_roots.contains(&root));
+        if aborted_in_vrrp {
+            keywords::vrrp::validate_after_abort(&mut v);
+        }
     }
     if config.global.script_audit.config_test_killed {
         // keepalived -t kills itself (SIGTERM) checking a script run as another user.
