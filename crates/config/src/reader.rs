@@ -411,6 +411,24 @@ impl Reader {
         self.generated_limit = limit.min(MAX_GENERATED_LINES);
     }
 
+    /// Sets keepalived's `include_check` flags directly (for wiring the parsed
+    /// `include_check` keyword, `model::global::IncludeCheck`, into the reader right
+    /// after its line: it applies to the includes that follow, until the end of the
+    /// file it is in, like keepalived).
+    pub fn set_include_check(
+        &mut self,
+        read: bool,
+        match_: bool,
+        wildcard_match: bool,
+        brace_match: bool,
+    ) {
+        let flag = |on: bool, bit: u8| if on { bit } else { 0 };
+        self.include_check = flag(read, INCLUDE_R)
+            | flag(match_, INCLUDE_M)
+            | flag(wildcard_match, INCLUDE_W)
+            | flag(brace_match, INCLUDE_B);
+    }
+
     /// The `include_check` keyword (global_defs), keepalived's `include_check_set()`:
     /// `words` are the words after the keyword; none means everything. Reports at the
     /// current line.

@@ -388,6 +388,14 @@ fn include_check_keyword_changes_later_includes() {
     reader.include_check_set(&["match"], &mut diags);
     while reader.next_line(&mut diags).is_some() {}
     assert_eq!(levels(&diags), [(Level::FileNotFound, Some(2))]);
+
+    let mut diags = Diagnostics::default();
+    let mut reader = Reader::open(&main, opts("n"), &mut diags);
+    let _ = reader.next_line(&mut diags);
+    reader.set_include_check(true, true, false, false);
+    while reader.next_line(&mut diags).is_some() {}
+    assert_eq!(levels(&diags), [(Level::FileNotFound, Some(2))]);
+    assert!(reader.had_file_error());
 }
 
 #[test]
