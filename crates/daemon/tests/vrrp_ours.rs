@@ -490,3 +490,45 @@ static_routes {{
         "static address left"
     );
 }
+
+#[test]
+fn gratuitous_arps_are_paced_by_vrrp_garp_interval() {
+    if !can_run(false) || !lab::have_program("tcpdump") {
+        return;
+    }
+    let mut lab = pair("garp");
+    let capture = lab.node("b").expect("b").dir.join("arp.txt");
+    lab.spawn(
+        "b",
+        "arp.txt",
+        &["tcpdump", "-i", "eth0", "-nn", "-tt", "-l", "arp"],
+    )
+    .expect("tcpdump");
+    wait_for("tcpdump listening", WAIT, common::POLL, || {
+        std::fs::read_to_string(&capture)
+            .ok()
+            .filter(|t| t.contains("listening on"))
+    })
+    .expect("tcpdump starts");
+    let text = format!(
+        "global_defs {{\n    vrrp_garp_interval 0.2\n    vrrp_garp_master_delay 0\n    vrrp_garp_master_repeat 3\n}}\n{}",
+        config(150, "")
+    );
+    let _a = start(&mut lab, "a", Daemon::Ours, &text);
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a MASTER");
+    let times = wait_for("3 gratuitous ARPs", WAIT, common::POLL, || {
+        let text = std::fs::read_to_string(&capture).ok()?;
+        let times: Vec<f64> = text
+            .lines()
+            .filter(|l| l.contains("192.0.2.100"))
+            .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+            .collect();
+        (times.len() >= 3).then_some(times)
+    })
+    .expect("GARPs captured");
+    for pair in times.windows(2).take(2) {
+        let gap = pair[1] - pair[0];
+        assert!(gap >= 0.19, "GARPs {gap:.3} s apart: {times:?}");
+        assert!(gap <= 0.5, "GARPs {gap:.3} s apart: {times:?}");
+    }
+}

@@ -17,6 +17,7 @@
 //! The runtime needs a tokio current-thread runtime in the network namespace it should
 //! work in; it knows nothing about processes, so a VRRP child process (issue 6) can run it.
 
+pub mod garp;
 pub mod instance;
 pub mod net;
 pub mod routes;
@@ -214,7 +215,7 @@ pub struct VrrpRuntime {
     units: Vec<Unit>,
     pools: Vec<Pool>,
     netlink: Netlink,
-    garp: Option<GarpSender>,
+    garp: Option<garp::Pacer>,
     timers: BTreeSet<(Timestamp, usize)>,
     scheduled: Vec<Option<Timestamp>>,
     /// VMACs we created (deleted again on stop).
@@ -269,7 +270,16 @@ impl VrrpRuntime {
             events_rx,
         };
         match GarpSender::new() {
-            Ok(sender) => runtime.garp = Some(sender),
+            Ok(sender) => {
+                runtime.garp = Some(garp::Pacer::new(
+                    sender,
+                    garp::Intervals {
+                        arp: config.global.vrrp_garp_interval,
+                        na: config.global.vrrp_gna_interval,
+                    },
+                    garp_groups(config, &host),
+                ));
+            }
             Err(e) => error!("cannot open the gratuitous ARP socket: {e}"),
         }
 
@@ -866,7 +876,7 @@ impl VrrpRuntime {
     }
 
     async fn send_gratuitous(&mut self, i: usize, repeat: u32) {
-        let (Some(inst), Some(garp)) = (self.instances.get(i), self.garp.as_ref()) else {
+        let (Some(inst), Some(garp)) = (self.instances.get(i), self.garp.as_mut()) else {
             return;
         };
         for vip in &inst.addresses {
@@ -880,28 +890,17 @@ impl VrrpRuntime {
                 inst.name, vip.ifname, vip.spec.address
             );
         }
-        for _ in 0..repeat {
-            for vip in &inst.addresses {
-                let result = match vip.spec.address {
-                    IpAddr::V4(v4) => {
-                        debug!("Sending gratuitous ARP on {} for {v4}", vip.ifname);
-                        garp.send_garp(vip.spec.ifindex, vip.mac, v4).await
-                    }
-                    IpAddr::V6(v6) => {
-                        debug!(
-                            "Sending unsolicited Neighbour Advert on {} for {v6}",
-                            vip.ifname
-                        );
-                        let router = linux::garp::ipv6_forwarding(&vip.ifname).unwrap_or(false);
-                        garp.send_unsolicited_na(vip.spec.ifindex, vip.mac, v6, router)
-                            .await
-                    }
-                };
-                if let Err(e) = result {
-                    warn!("({}) {e}", inst.name);
-                }
-            }
-        }
+        let items: Vec<garp::Announcement> = inst
+            .addresses
+            .iter()
+            .map(|vip| garp::Announcement {
+                ifindex: vip.spec.ifindex,
+                ifname: vip.ifname.clone(),
+                mac: vip.mac,
+                address: vip.spec.address,
+            })
+            .collect();
+        garp.burst(&inst.name, &items, repeat).await;
     }
 
     async fn add_vips(&mut self, i: usize) {
@@ -1214,6 +1213,30 @@ impl VrrpRuntime {
             warn!("cannot restore interface sysctls: {e}");
         }
     }
+}
+
+/// `garp_group { garp_interval; gna_interval; interface(s) }`: per-interface intervals
+/// (unset ones keep the global `vrrp_garp_interval` / `vrrp_gna_interval`).
+fn garp_groups(config: &config::Config, host: &HostInterfaces) -> HashMap<u32, garp::Intervals> {
+    let mut map = HashMap::new();
+    for group in &config.vrrp.garp_groups {
+        let intervals = garp::Intervals {
+            arp: group.garp_interval_us.map_or(
+                config.global.vrrp_garp_interval,
+                std::time::Duration::from_micros,
+            ),
+            na: group.gna_interval_us.map_or(
+                config.global.vrrp_gna_interval,
+                std::time::Duration::from_micros,
+            ),
+        };
+        for (name, _) in &group.interfaces {
+            if let Some((ifref, _)) = host.by_name(name) {
+                map.insert(ifref.index, intervals);
+            }
+        }
+    }
+    map
 }
 
 fn status_of(up: bool) -> TrackerStatus {
