@@ -14,6 +14,8 @@
 //!   DR mode, balanced over two real-server namespaces; taking a real server
 //!   down moves the traffic to the other.
 //! * `lvs_timeouts` are set and the kernel's values restored.
+//! * random tables of every service and real-server kind reconcile to
+//!   exactly what GET returns, and a second reconcile sends nothing.
 #![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
 
 use std::path::{Path, PathBuf};
@@ -887,4 +889,196 @@ fn reload_matches_keepalived() {
         fresh.join("\n"),
         "ours after reload (left) vs keepalived 2.2.7 started on the new file (right)"
     );
+}
+
+mod random_tables {
+    //! Random tables of every kind of service and real server, reconciled
+    //! against the real kernel: what GET returns afterwards is the desired
+    //! table, and a second reconcile sends nothing (the kernel normalises
+    //! nothing that `same_config` compares, or we would edit forever).
+    use super::*;
+    use ipvs::reconcile::{DesiredTable, Reconciler};
+    use ipvs::{
+        AddressFamily, Forwarding, Netmask, Service, ServiceFlags, TunnelFlags, TunnelType,
+    };
+    use proptest::prelude::*;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    fn key() -> impl Strategy<Value = ServiceKey> {
+        let protocol = prop_oneof![
+            Just(Protocol::Tcp),
+            Just(Protocol::Udp),
+            Just(Protocol::Sctp)
+        ];
+        prop_oneof![
+            (
+                protocol.clone(),
+                1u8..4,
+                prop_oneof![Just(80u16), Just(443)]
+            )
+                .prop_map(|(protocol, n, port)| ServiceKey::Addr {
+                    protocol,
+                    addr: IpAddr::V4(Ipv4Addr::new(10, 77, 0, n)),
+                    port,
+                }),
+            (protocol, 1u16..3).prop_map(|(protocol, n)| ServiceKey::Addr {
+                protocol,
+                addr: IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0x77, 0, 0, 0, 0, n)),
+                port: 80,
+            }),
+            (
+                prop_oneof![Just(AddressFamily::Inet), Just(AddressFamily::Inet6)],
+                1u32..3
+            )
+                .prop_map(|(family, mark)| ServiceKey::Fwmark { family, mark }),
+        ]
+    }
+
+    fn service(key: ServiceKey) -> impl Strategy<Value = Service> {
+        let v6 = key.family() == AddressFamily::Inet6;
+        let udp = matches!(
+            key,
+            ServiceKey::Addr {
+                protocol: Protocol::Udp,
+                ..
+            }
+        );
+        (
+            prop_oneof![
+                Just("rr"),
+                Just("wrr"),
+                Just("wlc"),
+                Just("sh"),
+                Just("mh"),
+                Just("lblc")
+            ],
+            0u32..4,
+            prop_oneof![Just(0u32), 1u32..3600],
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(move |(sched, flag_bits, timeout, narrow, sip)| {
+                let mut svc = Service::new(key, sched);
+                if flag_bits & 1 != 0 {
+                    svc = svc.with_flags(ServiceFlags::SCHED1);
+                }
+                if flag_bits & 2 != 0 {
+                    svc = svc.with_flags(ServiceFlags::SCHED2);
+                }
+                if udp && flag_bits == 3 {
+                    svc = svc.with_flags(ServiceFlags::ONE_PACKET);
+                }
+                if timeout > 0 {
+                    svc = svc.persistent(timeout);
+                    if narrow {
+                        svc.netmask = if v6 {
+                            Netmask::V6Prefix(64)
+                        } else {
+                            Netmask::V4(Ipv4Addr::new(255, 255, 255, 0))
+                        };
+                    }
+                    if sip && udp {
+                        svc.pe_name = Some("sip".into());
+                    }
+                }
+                svc
+            })
+    }
+
+    fn dest(v6: bool) -> impl Strategy<Value = Dest> {
+        let forwarding = if v6 {
+            prop_oneof![
+                Just(Forwarding::Masq),
+                Just(Forwarding::Route),
+                Just(Forwarding::IPIP)
+            ]
+            .boxed()
+        } else {
+            prop_oneof![
+                Just(Forwarding::Masq),
+                Just(Forwarding::Route),
+                Just(Forwarding::IPIP),
+                (6000u16..6100).prop_map(|port| Forwarding::Tunnel {
+                    kind: TunnelType::Gue { port },
+                    flags: TunnelFlags::CSUM,
+                }),
+                Just(Forwarding::Tunnel {
+                    kind: TunnelType::Gre,
+                    flags: TunnelFlags::REMCSUM,
+                }),
+            ]
+            .boxed()
+        };
+        (1u16..6, forwarding, 0u32..100, 0u32..3).prop_map(
+            move |(n, forwarding, weight, threshold)| {
+                let addr = if v6 {
+                    IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0x78, 0, 0, 0, 0, n))
+                } else {
+                    IpAddr::V4(Ipv4Addr::new(192, 168, 77, u8::try_from(n).unwrap()))
+                };
+                Dest {
+                    upper_threshold: threshold * 100,
+                    lower_threshold: threshold * 10,
+                    ..Dest::new(addr, 8080, forwarding, weight)
+                }
+            },
+        )
+    }
+
+    fn table() -> impl Strategy<Value = Table> {
+        prop::collection::vec(
+            key().prop_flat_map(|key| {
+                let v6 = key.family() == AddressFamily::Inet6;
+                (service(key), prop::collection::vec(dest(v6), 0..4))
+            }),
+            0..6,
+        )
+        .prop_map(|entries| {
+            let mut table = Table::default();
+            for (svc, dests) in entries {
+                let entry = table.insert_service(svc);
+                for d in dests {
+                    entry.insert_dest(d);
+                }
+            }
+            table
+        })
+    }
+
+    #[test]
+    fn random_tables_reconcile_exactly_and_idempotently() {
+        let Some(mut env) = env("random_tables_reconcile_exactly_and_idempotently") else {
+            return;
+        };
+        // The runner wants an `Fn`; the kernel handle is used mutably inside.
+        let kernel = std::cell::RefCell::new(&mut env.ipvs);
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+            cases: 32,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        });
+        runner
+            .run(&(table(), table()), |(first, second)| {
+                let mut guard = kernel.borrow_mut();
+                let ipvs: &mut Ipvs = &mut guard;
+                ipvs.flush().unwrap();
+                let mut reconciler = Reconciler::new();
+                for desired in [&first, &second] {
+                    let report = reconciler
+                        .reconcile(ipvs, &DesiredTable::from(desired.clone()))
+                        .unwrap();
+                    prop_assert!(report.is_ok(), "{:?}", report.failed);
+                    let got = Table::read(ipvs).unwrap();
+                    prop_assert!(got.same_config(desired), "got {got:#?}\nwant {desired:#?}");
+                    let again = reconciler
+                        .reconcile(ipvs, &DesiredTable::from(desired.clone()))
+                        .unwrap();
+                    prop_assert!(again.applied.is_empty(), "{:?}", again.applied);
+                }
+                reconciler.release(ipvs, Release::Remove);
+                prop_assert!(ipvs.services().unwrap().is_empty());
+                Ok(())
+            })
+            .unwrap();
+    }
 }
