@@ -412,3 +412,46 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn shared_fwmark_of_a_group_is_merged_and_reported() {
+    // A TCP and a UDP virtual server on one group: the addresses give one
+    // service per protocol, the fwmark one shared service (keepalived's
+    // second add fails with EEXIST and it adds its real servers to it).
+    let cfg = load(
+        "virtual_server_group g {
+            10.0.0.1 53
+            fwmark 3
+        }
+        virtual_server group g {
+            lvs_sched rr
+            lvs_method NAT
+            protocol TCP
+            real_server 10.1.0.1 53 {
+            }
+        }
+        virtual_server group g {
+            lvs_sched wrr
+            lvs_method NAT
+            protocol UDP
+            real_server 10.1.0.2 53 {
+            }
+        }",
+    );
+    let (state, _) = State::initial(&cfg);
+    let mapped = desired_table(&cfg, &state, None);
+    let table = &mapped.desired.table;
+    assert_eq!(table.services.len(), 3);
+    let fwm = ServiceKey::Fwmark {
+        family: AddressFamily::Inet,
+        mark: 3,
+    };
+    assert_eq!(table.services[&fwm].service.scheduler, "rr");
+    assert_eq!(table.services[&fwm].dests.len(), 2);
+    assert_eq!(mapped.warnings.len(), 1, "{:?}", mapped.warnings);
+    assert!(
+        mapped.warnings[0].contains("FWM 3"),
+        "{:?}",
+        mapped.warnings
+    );
+}
