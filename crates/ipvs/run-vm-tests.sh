@@ -22,6 +22,11 @@ args=()
 if [ "${1:-}" = -- ]; then shift; args=("$@"); fi
 SECONDS=0
 "$lab/ipvs-vm.sh" setup >&2
+# The lvs traffic tests fetch over HTTP with curl in the guest (it uses the
+# host's root file system).
+if ! command -v curl >/dev/null; then
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl </dev/null; } >&2
+fi
 # The guest shares the repository read-write at the same path; the test
 # binary must be visible there (any host path is, read-only).
 cd "$repo"
