@@ -15,7 +15,13 @@
 //!   those are ever removed, on reload or at exit ([`Release`]); foreign
 //!   services and real servers that the desired table never named are left
 //!   alone (keepalived likewise never touches what is not in its
-//!   configuration, unless `lvs_flush`).
+//!   configuration, unless `lvs_flush`). Removing a managed service takes any
+//!   foreign real servers inside it along (kernel semantics, as keepalived).
+//! * [`Kernel`] is where operations go: [`Ipvs`] or a [`SimulatedKernel`]
+//!   (in-memory, the kernel's EEXIST/ENOENT answers) for tests and dry runs.
+//!   Failures are collected per operation ([`ApplyReport`]) and never stop
+//!   the rest; like keepalived, adding what exists and deleting what is gone
+//!   count as done, and editing a vanished real server adds it back.
 //!
 //! Order of the operations (keepalived does the same when quorum changes:
 //! remove first, then add): destinations to remove, services to remove,
