@@ -36,6 +36,8 @@ pub struct DaemonOptions {
     pub vrrp_pid_file: Option<PathBuf>,
     /// `-s`.
     pub namespace: Option<String>,
+    /// `-P`.
+    pub vrrp_only: bool,
     pub runtime: RuntimeOptions,
 }
 
@@ -86,6 +88,18 @@ pub fn run(options: &DaemonOptions, args: &[String]) -> i32 {
     if code == config::diag::exit_code::UNRUNNABLE || code == config::diag::exit_code::ABORTED {
         error!("Configuration cannot be run - exiting");
         return 1;
+    }
+
+    if options.vrrp_only {
+        // -P: the checker and BFD subsystems are not wanted.
+    } else if loaded.config.lvs.have_checker_config || !loaded.config.bfd.instances.is_empty() {
+        warn!(
+            "virtual_server / bfd_instance configuration found: the checker and BFD \
+             processes are not implemented yet - running VRRP only"
+        );
+    }
+    if loaded.config.vrrp.instances.is_empty() {
+        info!("No VRRP instances configured");
     }
 
     let pid_path = options

@@ -84,6 +84,7 @@ fn daemon_options(cli: &Cli) -> daemon::daemon::DaemonOptions {
         pid_file: cli.pid.clone(),
         vrrp_pid_file: cli.vrrp_pid.clone(),
         namespace: cli.namespace.clone(),
+        vrrp_only: cli.vrrp,
         runtime: daemon::vrrp::RuntimeOptions {
             dont_release_vrrp: cli.dont_release_vrrp,
             address_monitoring: cli.address_monitoring,

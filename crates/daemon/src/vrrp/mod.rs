@@ -696,6 +696,9 @@ impl VrrpRuntime {
 
     async fn fire_timers(&mut self) {
         let now = self.now();
+        // Take the due units first: each is handled once per wake-up, so a deadline
+        // that is not in the future after handling cannot spin the loop.
+        let mut due = Vec::new();
         while let Some(&(at, u)) = self.timers.first() {
             if at > now {
                 break;
@@ -704,6 +707,9 @@ impl VrrpRuntime {
             if let Some(slot) = self.scheduled.get_mut(u) {
                 *slot = None;
             }
+            due.push(u);
+        }
+        for u in due {
             if let Some(unit) = self.units.get_mut(u) {
                 unit.handle_timeout(now);
             }
