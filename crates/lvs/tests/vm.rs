@@ -14,6 +14,8 @@
 //!   DR mode, balanced over two real-server namespaces; taking a real server
 //!   down moves the traffic to the other.
 //! * `lvs_timeouts` are set and the kernel's values restored.
+//! * a kernel refusal (scheduler `twos`, absent from Linux 6.1) is an error
+//!   naming the virtual_server's file and line; the rest is programmed.
 //! * random tables of every service and real-server kind reconcile to
 //!   exactly what GET returns, and a second reconcile sends nothing.
 #![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
@@ -1081,4 +1083,61 @@ mod random_tables {
             })
             .unwrap();
     }
+}
+
+#[test]
+fn kernel_refusal_names_the_config_line_and_the_rest_runs() {
+    let Some(mut env) = env("kernel_refusal_names_the_config_line_and_the_rest_runs") else {
+        return;
+    };
+    // `twos` is a scheduler keepalived accepts but Linux 6.1 does not have.
+    let text = "virtual_server 10.88.0.1 80 {
+    lvs_sched rr
+    lvs_method NAT
+    protocol TCP
+    real_server 10.88.1.1 80 {
+    }
+}
+virtual_server 10.88.0.2 80 {
+    lvs_sched twos
+    lvs_method NAT
+    protocol TCP
+    real_server 10.88.1.1 80 {
+    }
+}
+";
+    let loaded = config::load_str(
+        "keepalived.conf",
+        text,
+        &config::LoadOptions::default(),
+        &config::FakeSystem::default(),
+    );
+    let mut lvs = Lvs::new(loaded.config.lvs, Some(loaded.sources));
+    let sync = lvs.start(&mut env.ipvs, false).unwrap();
+    assert_eq!(sync.report.failed.len(), 1, "{:?}", sync.report.failed);
+    let failure = &sync.report.failed[0];
+    assert!(
+        matches!(failure.error, ipvs::Error::NotFound { .. }),
+        "{failure}"
+    );
+    assert!(
+        failure.to_string().starts_with(
+            "keepalived.conf:8: virtual_server [10.88.0.2]:tcp:80: add service TCP 10.88.0.2:80 (twos): "
+        ),
+        "{failure}"
+    );
+    assert_eq!(sync.report.skipped.len(), 1, "its real server is not sent");
+    assert_eq!(
+        saved_table(),
+        [
+            "-A -t 10.88.0.1:80 -s rr",
+            "-a -t 10.88.0.1:80 -r 10.88.1.1:80 -m -w 1"
+        ]
+    );
+    // The next sync retries the refused service and leaves the rest alone.
+    let again = lvs.sync(&mut env.ipvs).unwrap();
+    assert_eq!(again.report.applied, vec![]);
+    assert_eq!(again.report.failed.len(), 1);
+    lvs.stop(&mut env.ipvs, Release::Remove);
+    assert!(saved_table().is_empty());
 }
