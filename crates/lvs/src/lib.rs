@@ -19,6 +19,26 @@
 //!
 //! The ipvs crate knows nothing of the configuration; this crate is the only
 //! place where the two meet.
+//!
+//! ## Differences from keepalived 2.2.7 (deliberate)
+//!
+//! * Declarative: the table is recomputed from configuration + state and
+//!   the difference sent, instead of keepalived's per-event commands. The
+//!   resulting tables are the same (tests/vm.rs compares them with
+//!   keepalived's at start-up and after a reload).
+//! * A group entry added by a reload gets the same real servers a fresh
+//!   start would give it. keepalived's `ipvs_group_sync_entry()` uses the
+//!   configured real-server port there (0 for a DR server without one),
+//!   and at exit it then leaves that service behind.
+//! * A service that already exists in the kernel and that the configuration
+//!   names is adopted and edited to the configured settings (keepalived's
+//!   add fails with EEXIST, which it ignores, keeping the old settings).
+//! * Not here: `nftables_ipvs` automatic fwmarks; running the
+//!   `quorum_up`/`quorum_down`/notify scripts, SMTP, FIFO and SNMP
+//!   notifications (quorum transitions are returned as [`QuorumChange`]s
+//!   for the daemon); `omega` and `ha_suspend` have no effect on the table.
+//! * A group range is expanded to at most [`mapping::MAX_RANGE_SERVICES`]
+//!   services (with a warning).
 
 pub mod health;
 pub mod mapping;
