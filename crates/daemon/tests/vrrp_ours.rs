@@ -532,3 +532,27 @@ fn gratuitous_arps_are_paced_by_vrrp_garp_interval() {
         assert!(gap <= 0.5, "GARPs {gap:.3} s apart: {times:?}");
     }
 }
+
+#[test]
+fn instance_waits_in_fault_for_a_source_address() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("nsrc");
+    lab.exec("a", &["ip", "addr", "del", "192.0.2.11/24", "dev", "eth0"])
+        .expect("remove a's address");
+    let a = start(&mut lab, "a", Daemon::Ours, &config(150, ""));
+    wait_log(&mut lab, &a, "(VI_1) Entering FAULT STATE", WAIT).expect("FAULT without address");
+    assert!(
+        a.log_text()
+            .contains("(VI_1): entering FAULT state (src address not configured)")
+    );
+    lab.exec("a", &["ip", "addr", "add", "192.0.2.11/24", "dev", "eth0"])
+        .expect("address back");
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("MASTER once the address is there");
+    let log = a.log_text();
+    assert!(
+        log.contains("(VI_1) source address 192.0.2.11 now configured"),
+        "{log}"
+    );
+}

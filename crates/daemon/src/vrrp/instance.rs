@@ -65,7 +65,13 @@ pub struct Instance {
     pub tracked_links: Vec<u32>,
     /// `virtual_routes`, set with the VIPs.
     pub routes: Vec<super::routes::RouteSpec>,
+    /// No source address yet: held in FAULT by the [`NO_SOURCE_TRACKER`].
+    pub awaiting_source: bool,
 }
+
+/// A weight-0 tracker that holds an instance in FAULT until its interface has an
+/// address to send from.
+pub const NO_SOURCE_TRACKER: u32 = 0x7fff_ffff;
 
 /// Tracker ids: scripts use their index, interfaces this bit plus their ifindex.
 pub const INTERFACE_TRACKER: u32 = 0x8000_0000;
@@ -245,14 +251,23 @@ pub fn build(
     })?;
     // keepalived VRRP_PKT_SADDR: the configured source, else the configured
     // interface's primary address (IPv6: its link-local address).
-    let source = inst
+    // Without one (yet: DHCP, IPv6 DAD at boot) a multicast instance waits in FAULT
+    // for an address to appear, as keepalived does ("src address not configured").
+    let found = inst
         .source_ip
         .or_else(|| interfaces.primary(links.interface.index, family))
-        .or_else(|| interfaces.primary(links.xmit.index, family))
-        .ok_or_else(|| RunError::Instance {
-            name: name.clone(),
+        .or_else(|| interfaces.primary(links.xmit.index, family));
+    let awaiting_source = found.is_none();
+    if awaiting_source && inst.unicast {
+        return Err(RunError::Instance {
+            name,
             reason: format!("interface {} has no address to send from", links.xmit.name),
-        })?;
+        });
+    }
+    let source = found.unwrap_or(match family {
+        Family::Ipv4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        Family::Ipv6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    });
     let group = if inst.unicast {
         None
     } else {
@@ -312,6 +327,7 @@ pub fn build(
         tracked_scripts: Vec::new(),
         tracked_links: Vec::new(),
         routes: Vec::new(),
+        awaiting_source,
     })
 }
 

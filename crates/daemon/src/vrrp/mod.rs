@@ -225,6 +225,10 @@ pub struct VrrpRuntime {
     static_addresses: Vec<(linux::addr::AddressSpec, String)>,
     /// `static_routes`.
     static_routes: Vec<routes::RouteSpec>,
+    /// Current result of every `vrrp_script` (for routers rebuilt later).
+    script_up: Vec<bool>,
+    /// Interfaces that are down now.
+    links_down: HashSet<u32>,
     events_tx: UnboundedSender<NetEvent>,
     events_rx: UnboundedReceiver<NetEvent>,
 }
@@ -266,6 +270,8 @@ impl VrrpRuntime {
             sysctls: SysctlChanges::new(),
             static_addresses: Vec::new(),
             static_routes: Vec::new(),
+            script_up: Vec::new(),
+            links_down: HashSet::new(),
             events_tx,
             events_rx,
         };
@@ -292,6 +298,14 @@ impl VrrpRuntime {
             .iter()
             .enumerate()
             .map(|(index, script)| scripts::spawn_checker(index, script, runtime.events_tx.clone()))
+            .collect();
+
+        runtime.script_up = script_initial.clone();
+        runtime.links_down = host
+            .links
+            .iter()
+            .filter(|l| !(l.is_up() && l.is_running()))
+            .map(|l| l.index)
             .collect();
 
         // Instances and their routers, by configuration name.
@@ -551,6 +565,18 @@ impl VrrpRuntime {
             instance.advertised.clone(),
             up,
         );
+        if instance.awaiting_source {
+            info!(
+                "({}): entering FAULT state (src address not configured)",
+                inst.name
+            );
+            trackers.push(TrackerConfig {
+                id: TrackerId(instance::NO_SOURCE_TRACKER),
+                weight: 0,
+                reverse: false,
+                initial: TrackerStatus::Down,
+            });
+        }
         router_config.trackers = trackers;
         let router = Router::new(router_config).map_err(|e| fail(e.to_string()))?;
         for route in &inst.vroutes {
@@ -966,6 +992,9 @@ impl VrrpRuntime {
             }
             NetEvent::Link(event) => self.on_link_event(event).await,
             NetEvent::Script { index, up } => {
+                if let Some(slot) = self.script_up.get_mut(index) {
+                    *slot = up;
+                }
                 let id = TrackerId(u32::try_from(index).unwrap_or(u32::MAX));
                 let tracking: Vec<usize> = self
                     .instances
@@ -1097,14 +1126,97 @@ impl VrrpRuntime {
                 if self.options.address_monitoring {
                     info!("Netlink reports {addr}/{prefix} added to ifindex {ifindex}");
                 }
+                self.on_address_added(ifindex, addr).await;
             }
             LinkEvent::LinkChanged { .. } => {}
             LinkEvent::Overrun => warn!("Netlink: notifications lost (receive buffer overrun)"),
         }
     }
 
+    /// An instance waiting for a source address gets one: its router is rebuilt with
+    /// that address (it is in the adverts and in the equal-priority comparison) and
+    /// started again, leaving FAULT for BACKUP. Members of sync groups stay in FAULT
+    /// until restarted (their group cannot swap a member).
+    async fn on_address_added(&mut self, ifindex: u32, addr: IpAddr) {
+        let waiting: Vec<usize> = self
+            .instances
+            .iter()
+            .enumerate()
+            .filter(|(_, inst)| {
+                inst.awaiting_source
+                    && (inst.interface.index == ifindex || inst.xmit.index == ifindex)
+                    && match (inst.family, addr) {
+                        (Family::Ipv4, IpAddr::V4(_)) => true,
+                        (Family::Ipv6, IpAddr::V6(v6)) => v6.is_unicast_link_local(),
+                        _ => false,
+                    }
+                    && !inst.addresses.iter().any(|v| v.spec.address == addr)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for i in waiting {
+            let Some(&(u, _)) = self.member_of.get(i) else {
+                continue;
+            };
+            let Some(Unit::Single { router, .. }) = self.units.get_mut(u) else {
+                warn!(
+                    "address {addr} appeared, but a sync group member cannot take it without a restart"
+                );
+                continue;
+            };
+            let mut config = router.config().clone();
+            config.primary_address = addr;
+            config
+                .trackers
+                .retain(|t| t.id != TrackerId(instance::NO_SOURCE_TRACKER));
+            // The new router starts from the trackers' current status.
+            for tracker in &mut config.trackers {
+                let up = if tracker.id.0 & instance::INTERFACE_TRACKER != 0 {
+                    !self
+                        .links_down
+                        .contains(&(tracker.id.0 & !instance::INTERFACE_TRACKER))
+                } else {
+                    usize::try_from(tracker.id.0)
+                        .ok()
+                        .and_then(|index| self.script_up.get(index))
+                        .copied()
+                        .unwrap_or(true)
+                };
+                tracker.initial = status_of(up);
+            }
+            config.interface_up = self
+                .down_links
+                .get(i)
+                .is_none_or(std::collections::HashSet::is_empty);
+            let mut fresh = match Router::new(config) {
+                Ok(r) => r,
+                Err(e) => {
+                    error!("{e}");
+                    continue;
+                }
+            };
+            fresh.restore_from(router);
+            **router = fresh;
+            if let Some(inst) = self.instances.get_mut(i) {
+                inst.source = addr;
+                inst.awaiting_source = false;
+                info!("({}) source address {addr} now configured", inst.name);
+            }
+            let now = self.now();
+            if let Some(unit) = self.units.get_mut(u) {
+                unit.start(now);
+            }
+            self.drain(u).await;
+        }
+    }
+
     /// `track_interface`: the interface's status as a tracker input.
     async fn track_link(&mut self, ifindex: u32, up: bool) {
+        if up {
+            self.links_down.remove(&ifindex);
+        } else {
+            self.links_down.insert(ifindex);
+        }
         let id = TrackerId(instance::INTERFACE_TRACKER | ifindex);
         let tracking: Vec<usize> = self
             .instances
