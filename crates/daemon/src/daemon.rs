@@ -102,14 +102,27 @@ pub fn run(options: &DaemonOptions, args: &[String]) -> i32 {
         info!("No VRRP instances configured");
     }
 
-    let pid_path = options
-        .pid_file
+    let namespace = options
+        .namespace
         .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_PID_FILE));
-    let vrrp_pid_path = options
-        .vrrp_pid_file
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_VRRP_PID_FILE));
+        .or_else(|| loaded.config.global.net_namespace.clone());
+    let (default_pid, default_vrrp_pid) = default_pid_files(
+        loaded.config.global.instance.as_deref(),
+        namespace.as_deref(),
+        loaded.config.global.use_pid_dir,
+    );
+    if options.pid_file.is_none() || options.vrrp_pid_file.is_none() {
+        for dir in [default_pid.parent(), default_vrrp_pid.parent()]
+            .into_iter()
+            .flatten()
+        {
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                warn!("cannot create pid directory {}: {e}", dir.display());
+            }
+        }
+    }
+    let pid_path = options.pid_file.clone().unwrap_or(default_pid);
+    let vrrp_pid_path = options.vrrp_pid_file.clone().unwrap_or(default_vrrp_pid);
     // keepalived: a second daemon with the same pid file exits 0.
     if let Some(pid) = process::running_pid(&pid_path) {
         info!("daemon is already running (pid {pid})");
@@ -159,6 +172,35 @@ pub fn run(options: &DaemonOptions, args: &[String]) -> i32 {
     code
 }
 
+/// keepalived's default pid files: `/run/keepalived.pid` and `/run/vrrp.pid`; in
+/// `/run/keepalived/` with `use_pid_dir`, a network namespace or an instance name
+/// (then `keepalived_NAME.pid`, `vrrp_NAME.pid`). keepalived bind-mounts
+/// `/run/keepalived/NETNS` over `/run/keepalived` in its own mount namespace; we write
+/// to that directory directly, so the files land where keepalived's would.
+pub fn default_pid_files(
+    instance: Option<&str>,
+    namespace: Option<&str>,
+    use_pid_dir: bool,
+) -> (PathBuf, PathBuf) {
+    if instance.is_none() && namespace.is_none() && !use_pid_dir {
+        return (
+            PathBuf::from(DEFAULT_PID_FILE),
+            PathBuf::from(DEFAULT_VRRP_PID_FILE),
+        );
+    }
+    let mut dir = PathBuf::from("/run/keepalived");
+    if let Some(ns) = namespace {
+        dir.push(ns);
+    }
+    match instance {
+        Some(name) => (
+            dir.join(format!("keepalived_{name}.pid")),
+            dir.join(format!("vrrp_{name}.pid")),
+        ),
+        None => (dir.join("keepalived.pid"), dir.join("vrrp.pid")),
+    }
+}
+
 fn load(options: &DaemonOptions) -> config::Loaded {
     config::load_file(&options.config_file, &options.load, &config::HostSystem)
 }
@@ -182,4 +224,38 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
         }
         info!("Stopping");
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pid_files_follow_keepalived_naming() {
+        assert_eq!(
+            default_pid_files(None, None, false),
+            (
+                PathBuf::from("/run/keepalived.pid"),
+                PathBuf::from("/run/vrrp.pid")
+            )
+        );
+        assert_eq!(
+            default_pid_files(Some("klA"), None, false),
+            (
+                PathBuf::from("/run/keepalived/keepalived_klA.pid"),
+                PathBuf::from("/run/keepalived/vrrp_klA.pid")
+            )
+        );
+        assert_eq!(
+            default_pid_files(None, Some("ns1"), false),
+            (
+                PathBuf::from("/run/keepalived/ns1/keepalived.pid"),
+                PathBuf::from("/run/keepalived/ns1/vrrp.pid")
+            )
+        );
+        assert_eq!(
+            default_pid_files(None, None, true).1,
+            PathBuf::from("/run/keepalived/vrrp.pid")
+        );
+    }
 }
