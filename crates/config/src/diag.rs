@@ -33,6 +33,10 @@ pub enum Level {
     /// Informational only: printed, but never changes the exit code. Used for our own
     /// extra hints (keepalived logs these with log_message, not report_config_error).
     Note,
+    /// Printed by keepalived with its file and line (so it counts as a flagged line),
+    /// but with no effect on the exit code (e.g. an optional include that matched
+    /// nothing).
+    Logged,
 }
 
 impl Level {
@@ -51,7 +55,7 @@ impl Level {
             Level::Security => "security",
             Level::Warning => "warning",
             Level::Deprecated => "deprecated",
-            Level::Note => "note",
+            Level::Note | Level::Logged => "note",
             _ => "error",
         }
     }
@@ -138,7 +142,7 @@ impl Diagnostics {
         self.items
             .iter()
             .map(|d| d.level)
-            .filter(|l| *l != Level::Note)
+            .filter(|l| !matches!(l, Level::Note | Level::Logged))
             .max()
     }
 
@@ -151,7 +155,7 @@ impl Diagnostics {
             return exit_code::ABORTED;
         }
         match self.max_level() {
-            None | Some(Level::Note) => exit_code::OK,
+            None | Some(Level::Note | Level::Logged) => exit_code::OK,
             Some(l) if l.is_fatal() => exit_code::UNRUNNABLE,
             Some(Level::Security) => exit_code::SECURITY,
             Some(_) => exit_code::ERRORS,

@@ -89,6 +89,18 @@ fn run(
     };
     // What keepalived's later passes stop at is decided by what was read.
     diags.current_root_block = None;
+    if !reader.opened() || reader.had_file_error() {
+        // keepalived stops after reading: an unusable main file ends `-t` with what was
+        // reported so far; a failed include check exits KEEPALIVED_EXIT_NO_CONFIG (6).
+        if reader.had_file_error() {
+            diags.exit_override = Some(6);
+        }
+        return Loaded {
+            config,
+            diags,
+            sources: reader.into_sources(),
+        };
+    }
     let active = script::ActiveDomains {
         vrrp: !config.vrrp.instances.is_empty(),
         checker: !config.lvs.virtual_servers.is_empty(),

@@ -151,6 +151,19 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Applies `include_check` to the files included from here on (keepalived sets it
+    /// while reading, so it affects later includes only).
+    pub fn set_include_check(
+        &mut self,
+        read: bool,
+        match_: bool,
+        wildcard_match: bool,
+        brace_match: bool,
+    ) {
+        self.reader
+            .set_include_check(read, match_, wildcard_match, brace_match);
+    }
+
     /// Stops processing the rest of the current block (keepalived's `skip_block()`).
     pub fn skip_block(&mut self, need_block_start: bool) {
         self.skip = if need_block_start { -1 } else { 1 };

@@ -27,7 +27,7 @@
 //!
 //! Levels: include problems use keepalived's `file_config_error()` rule —
 //! [`Level::FileNotFound`] when the include variant (`includer/m/w/b/a`) or
-//! `include_check` asks for that check, otherwise [`Level::Note`] (printed only).
+//! `include_check` asks for that check, otherwise [`Level::Logged`] (printed, no exit-code effect).
 //! A FileNotFound include problem makes keepalived stop after reading with exit code
 //! 6 ([`Reader::had_file_error`]); a main file that fails keepalived's check gives a
 //! reader with no lines ([`Reader::opened`] false).
@@ -525,7 +525,7 @@ impl Reader {
             self.file_error = true;
             Level::FileNotFound
         } else {
-            Level::Note
+            Level::Logged
         };
         diags.report(level, self.error_span(), message);
     }

@@ -350,9 +350,9 @@ fn includes_relative_to_the_including_file() {
         levels(&diags),
         [
             (Level::FileNotFound, Some(3)),
-            (Level::Note, Some(4)),
+            (Level::Logged, Some(4)),
             (Level::FileNotFound, Some(5)),
-            (Level::Note, Some(6)),
+            (Level::Logged, Some(6)),
             (Level::FileNotFound, Some(7)),
         ]
     );
@@ -370,7 +370,7 @@ fn include_braces_and_include_check() {
     assert_eq!(words, ["a"]);
     assert_eq!(
         levels(&diags),
-        [(Level::Note, Some(1)), (Level::FileNotFound, Some(2))]
+        [(Level::Logged, Some(1)), (Level::FileNotFound, Some(2))]
     );
     let mut all = opts("n");
     all.all_config = true;
@@ -414,7 +414,7 @@ fn main_file_checks() {
     assert!(lines.is_empty());
     assert!(!reader.opened());
     // keepalived -t exits 0 for a missing main file: the message is not an error level.
-    assert_eq!(levels(&diags), [(Level::Note, None)]);
+    assert_eq!(levels(&diags), [(Level::Logged, None)]);
     dir.write("a1.conf", b"one\n");
     dir.write("a2.conf", b"two\n");
     let pattern = dir.0.join("a*.conf");

@@ -2070,6 +2070,7 @@ fn include_check(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
             wildcard_match: true,
             brace_match: true,
         });
+        ctx.set_include_check(true, true, true, true);
         return Ok(());
     }
     for index in 1..line.len() {
@@ -2117,6 +2118,12 @@ fn include_check(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
         apply(&mut checks.brace_match, flag.brace_match);
     }
     ctx.cfg.global.include_check = Some(checks);
+    ctx.set_include_check(
+        checks.read,
+        checks.match_,
+        checks.wildcard_match,
+        checks.brace_match,
+    );
     Ok(())
 }
 
