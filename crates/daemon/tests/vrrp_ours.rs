@@ -329,13 +329,28 @@ fn track_script_weight_moves_mastership_and_notify_scripts_run() {
     )
     .expect("notify script");
     std::fs::set_permissions(&notify, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let fifo = dir.join("notify.fifo");
+    let fifo_log = dir.join("fifo.log");
+    let fifo_script = dir.join("fifo.sh");
+    std::fs::write(
+        &fifo_script,
+        format!("#!/bin/sh\nexec cat \"$1\" >> {}\n", fifo_log.display()),
+    )
+    .expect("fifo script");
+    std::fs::set_permissions(&fifo_script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let config_a = format!(
-        "vrrp_script chk {{
+        "global_defs {{
+    vrrp_notify_fifo {}
+    vrrp_notify_fifo_script {}
+}}
+vrrp_script chk {{
     script \"/usr/bin/test -f {}\"
     interval 1
     weight -60
 }}
 {}",
+        fifo.display(),
+        fifo_script.display(),
         flag.display(),
         config(
             150,
@@ -377,6 +392,15 @@ fn track_script_weight_moves_mastership_and_notify_scripts_run() {
         "{notified}\n{}",
         a.log_text()
     );
+    // The FIFO reader saw the same transitions, in keepalived's line format.
+    let lines = wait_for("FIFO lines", WAIT, common::POLL, || {
+        let text = std::fs::read_to_string(&fifo_log).ok()?;
+        text.contains("INSTANCE \"VI_1\" BACKUP 90").then_some(text)
+    })
+    .expect("notify FIFO written");
+    assert!(lines.contains("INSTANCE \"VI_1\" MASTER 150\n"), "{lines}");
+    assert_eq!(stop(&mut lab, &a), Some(0));
+    assert!(!fifo.exists(), "the FIFO we created is removed on exit");
 }
 
 #[test]

@@ -17,6 +17,7 @@
 //! The runtime needs a tokio current-thread runtime in the network namespace it should
 //! work in; it knows nothing about processes, so a VRRP child process (issue 6) can run it.
 
+pub mod fifo;
 pub mod garp;
 pub mod instance;
 pub mod net;
@@ -225,6 +226,10 @@ pub struct VrrpRuntime {
     static_addresses: Vec<(linux::addr::AddressSpec, String)>,
     /// `static_routes`.
     static_routes: Vec<routes::RouteSpec>,
+    /// `notify_fifo` and `vrrp_notify_fifo`.
+    fifos: Vec<fifo::NotifyFifo>,
+    /// `vrrp_startup_delay`: the routers start this long after the runtime.
+    startup_delay: std::time::Duration,
     /// Current result of every `vrrp_script` (for routers rebuilt later).
     script_up: Vec<bool>,
     /// Interfaces that are down now.
@@ -272,6 +277,8 @@ impl VrrpRuntime {
             static_routes: Vec::new(),
             script_up: Vec::new(),
             links_down: HashSet::new(),
+            fifos: Vec::new(),
+            startup_delay: config.global.vrrp_startup_delay,
             events_tx,
             events_rx,
         };
@@ -290,6 +297,13 @@ impl VrrpRuntime {
         }
 
         runtime.set_static(config, &host).await;
+        runtime.fifos = [
+            fifo::NotifyFifo::open(&config.global.notify_fifo, ""),
+            fifo::NotifyFifo::open(&config.global.vrrp_notify_fifo, "vrrp_"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
 
         // vrrp_script checkers first: instances start with their initial status.
         let script_initial: Vec<bool> = config
@@ -389,12 +403,8 @@ impl VrrpRuntime {
         for i in 0..runtime.instances.len() {
             runtime.remove_vips(i).await;
         }
-        let now = runtime.now();
-        for u in 0..runtime.units.len() {
-            if let Some(unit) = runtime.units.get_mut(u) {
-                unit.start(now);
-            }
-            runtime.drain(u).await;
+        if runtime.startup_delay.is_zero() {
+            runtime.start_units().await;
         }
         Ok(runtime)
     }
@@ -441,6 +451,17 @@ impl VrrpRuntime {
         }
         if !config.vrrp.static_rules.is_empty() {
             warn!("static_rules are not implemented yet - ignored");
+        }
+    }
+
+    /// Starts every router (keepalived: all enter BACKUP, or FAULT).
+    async fn start_units(&mut self) {
+        let now = self.now();
+        for u in 0..self.units.len() {
+            if let Some(unit) = self.units.get_mut(u) {
+                unit.start(now);
+            }
+            self.drain(u).await;
         }
     }
 
@@ -699,6 +720,21 @@ impl VrrpRuntime {
     /// Runs until `shutdown` completes, then stops every instance gracefully.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
+        if !self.startup_delay.is_zero() {
+            info!(
+                "Delaying startup for {} seconds",
+                self.startup_delay.as_secs_f64()
+            );
+            tokio::select! {
+                biased;
+                () = &mut shutdown => {
+                    self.stop().await;
+                    return;
+                }
+                () = tokio::time::sleep(self.startup_delay) => {}
+            }
+            self.start_units().await;
+        }
         loop {
             let next = self.timers.first().copied();
             let sleep_until = next.map(|(at, _)| self.instant_of(at));
@@ -789,7 +825,13 @@ impl VrrpRuntime {
                     name,
                     state,
                     notify,
-                } => scripts::notify_state(&notify, "GROUP", &name, state, 0),
+                } => {
+                    let line = fifo::line("GROUP", &name, state, 0);
+                    for f in &mut self.fifos {
+                        f.write_line(&line);
+                    }
+                    scripts::notify_state(&notify, "GROUP", &name, state, 0);
+                }
                 Output::Nothing => {}
             }
         }
@@ -813,6 +855,10 @@ impl VrrpRuntime {
             }
             Action::StateChanged { from, to } => log_transition(&name, from, to),
             Action::Notify { state, priority } => {
+                let line = fifo::line("INSTANCE", &name, state, priority);
+                for f in &mut self.fifos {
+                    f.write_line(&line);
+                }
                 if let Some(inst) = self.instances.get(i) {
                     scripts::notify_state(&inst.notify, "INSTANCE", &name, state, priority);
                 }
