@@ -458,6 +458,12 @@ fn sync_group_moves_all_members_when_one_faults() {
     assert!(log_a.contains("VRRP_Group(G)"), "{log_a}");
 }
 
+fn ip_rules(lab: &lab::Lab, node: &str) -> String {
+    lab.exec(node, &["ip", "rule", "show"])
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
 fn routes(lab: &lab::Lab, node: &str, prefix: &str) -> String {
     lab.exec(node, &["ip", "route", "show", prefix])
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
@@ -465,7 +471,7 @@ fn routes(lab: &lab::Lab, node: &str, prefix: &str) -> String {
 }
 
 #[test]
-fn virtual_routes_follow_mastership_static_config_stays() {
+fn virtual_routes_and_rules_follow_mastership_static_config_stays() {
     if !can_run(false) {
         return;
     }
@@ -477,10 +483,13 @@ fn virtual_routes_follow_mastership_static_config_stays() {
 static_routes {{
     203.0.113.0/24 via 192.0.2.1 dev eth0
 }}
+static_rules {{
+    from 192.0.2.50 table 101 priority 101
+}}
 {}",
         config(
             150,
-            "    virtual_routes {\n        198.51.100.0/24 via 192.0.2.1 dev eth0 metric 7\n    }"
+            "    virtual_routes {\n        198.51.100.0/24 via 192.0.2.1 dev eth0 metric 7\n    }\n    virtual_rules {\n        from 192.0.2.100 table 100 priority 100\n    }"
         )
     );
     let a = start(&mut lab, "a", Daemon::Ours, &text);
@@ -500,7 +509,12 @@ static_routes {{
         route.contains("proto keepalived") || route.contains("proto 18"),
         "{route}"
     );
+    let rules = ip_rules(&lab, "a");
+    assert!(rules.contains("from 192.0.2.100 lookup 100"), "{rules}");
+    assert!(rules.contains("from 192.0.2.50 lookup 101"), "{rules}");
     assert_eq!(stop(&mut lab, &a), Some(0));
+    let rules = ip_rules(&lab, "a");
+    assert!(!rules.contains("lookup 10"), "rules left: {rules}");
     assert!(
         routes(&lab, "a", "198.51.100.0/24").is_empty(),
         "virtual route left"

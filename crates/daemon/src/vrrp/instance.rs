@@ -65,6 +65,8 @@ pub struct Instance {
     pub tracked_links: Vec<u32>,
     /// `virtual_routes`, set with the VIPs.
     pub routes: Vec<super::routes::RouteSpec>,
+    /// `virtual_rules`, set with the VIPs (after the routes).
+    pub rules: Vec<super::rules::RuleSpec>,
     /// No source address yet: held in FAULT by the [`NO_SOURCE_TRACKER`].
     pub awaiting_source: bool,
 }
@@ -327,6 +329,7 @@ pub fn build(
         tracked_scripts: Vec::new(),
         tracked_links: Vec::new(),
         routes: Vec::new(),
+        rules: Vec::new(),
         awaiting_source,
     })
 }

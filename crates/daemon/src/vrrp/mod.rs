@@ -22,6 +22,7 @@ pub mod garp;
 pub mod instance;
 pub mod net;
 pub mod routes;
+pub mod rules;
 pub mod scripts;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -226,6 +227,8 @@ pub struct VrrpRuntime {
     static_addresses: Vec<(linux::addr::AddressSpec, String)>,
     /// `static_routes`.
     static_routes: Vec<routes::RouteSpec>,
+    /// `static_rules`.
+    static_rules: Vec<rules::RuleSpec>,
     /// `notify_fifo` and `vrrp_notify_fifo`.
     fifos: Vec<fifo::NotifyFifo>,
     /// `vrrp_startup_delay`: the routers start this long after the runtime.
@@ -275,6 +278,7 @@ impl VrrpRuntime {
             sysctls: SysctlChanges::new(),
             static_addresses: Vec::new(),
             static_routes: Vec::new(),
+            static_rules: Vec::new(),
             script_up: Vec::new(),
             links_down: HashSet::new(),
             fifos: Vec::new(),
@@ -449,8 +453,12 @@ impl VrrpRuntime {
             }
             self.static_routes.push(spec);
         }
-        if !config.vrrp.static_rules.is_empty() {
-            warn!("static_rules are not implemented yet - ignored");
+        for rule in &config.vrrp.static_rules {
+            let spec = rules::spec(rule);
+            if let Err(e) = rules::add(&self.netlink, &spec).await {
+                error!("cannot add static {e}");
+            }
+            self.static_rules.push(spec);
         }
     }
 
@@ -616,12 +624,7 @@ impl VrrpRuntime {
                 ),
             }
         }
-        if !inst.vrules.is_empty() {
-            warn!(
-                "({}) virtual_rules are not implemented yet - ignored",
-                inst.name
-            );
-        }
+        instance.rules = inst.vrules.iter().map(rules::spec).collect();
         Ok((instance, router))
     }
 
@@ -999,6 +1002,11 @@ impl VrrpRuntime {
                 error!("({}) cannot add {e}", inst.name);
             }
         }
+        for rule in &inst.rules {
+            if let Err(e) = rules::add(&self.netlink, rule).await {
+                error!("({}) cannot add {e}", inst.name);
+            }
+        }
     }
 
     async fn remove_vips(&mut self, i: usize) {
@@ -1006,6 +1014,11 @@ impl VrrpRuntime {
             return;
         };
         info!("({}) removing VIPs.", inst.name);
+        for rule in &inst.rules {
+            if let Err(e) = rules::delete(&self.netlink, rule).await {
+                error!("({}) cannot remove {e}", inst.name);
+            }
+        }
         for route in &inst.routes {
             if let Err(e) = routes::delete(&self.netlink, route).await {
                 error!("({}) cannot remove {e}", inst.name);
@@ -1350,6 +1363,11 @@ impl VrrpRuntime {
                 }
             }
             self.drain(u).await;
+        }
+        for spec in std::mem::take(&mut self.static_rules) {
+            if let Err(e) = rules::delete(&self.netlink, &spec).await {
+                warn!("cannot remove static {e}");
+            }
         }
         for spec in std::mem::take(&mut self.static_routes) {
             if let Err(e) = routes::delete(&self.netlink, &spec).await {
