@@ -79,7 +79,13 @@ impl Drop for NotifyFifo {
 
 /// keepalived's FIFO line for a state.
 pub fn line(kind: &str, name: &str, state: vrrp::router::State, priority: u8) -> String {
-    format!("{kind} \"{name}\" {} {priority}\n", state.as_str())
+    event_line(kind, name, state.as_str(), priority)
+}
+
+/// keepalived's FIFO line for an event word (`MASTER_RX_LOWER_PRI`,
+/// `MASTER_PRIORITY`, `BACKUP_PRIORITY`) or a state.
+pub fn event_line(kind: &str, name: &str, word: &str, priority: u8) -> String {
+    format!("{kind} \"{name}\" {word} {priority}\n")
 }
 
 #[cfg(test)]

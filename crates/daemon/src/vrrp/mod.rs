@@ -866,11 +866,50 @@ impl VrrpRuntime {
                     scripts::notify_state(&inst.notify, "INSTANCE", &name, state, priority);
                 }
             }
-            Action::NotifyMasterRxLowerPriority { .. }
-            | Action::NotifyPriorityChange { .. }
-            | Action::Sync(_) => {}
+            Action::NotifyMasterRxLowerPriority { .. } => {
+                // keepalived `send_event_notify()`: the script without arguments, and
+                // a FIFO line with our effective priority.
+                let (_, priority) = self.router_status(i);
+                self.write_fifos(&fifo::event_line(
+                    "INSTANCE",
+                    &name,
+                    "MASTER_RX_LOWER_PRI",
+                    priority,
+                ));
+                if let Some(script) = self
+                    .instances
+                    .get(i)
+                    .and_then(|inst| inst.notify.master_rx_lower_pri.as_ref())
+                {
+                    scripts::run_notify(script, &[]);
+                }
+            }
+            Action::NotifyPriorityChange { priority } => {
+                let (state, _) = self.router_status(i);
+                let word = if state == State::Master {
+                    "MASTER_PRIORITY"
+                } else {
+                    "BACKUP_PRIORITY"
+                };
+                self.write_fifos(&fifo::event_line("INSTANCE", &name, word, priority));
+            }
+            Action::Sync(_) => {}
             Action::Log(event) => log_event(&name, &event),
         }
+    }
+
+    fn write_fifos(&mut self, line: &str) {
+        for f in &mut self.fifos {
+            f.write_line(line);
+        }
+    }
+
+    /// An instance's current state and effective priority.
+    fn router_status(&self, i: usize) -> (State, u8) {
+        self.member_of
+            .get(i)
+            .and_then(|&(u, m)| self.units.get(u)?.router(m))
+            .map_or((State::Init, 0), |r| (r.state(), r.effective_priority()))
     }
 
     /// `-V`: at stop, the VIPs stay.
