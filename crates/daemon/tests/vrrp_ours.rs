@@ -65,9 +65,10 @@ fn election_crash_failover_and_preempt_back() {
         b.log(&mut lab)
     );
     // Not before the master could have been declared down: at least
-    // Master_Down_Interval minus one advert interval after its last advert.
+    // Master_Down_Interval minus one advert interval after the kill (the last advert
+    // came at most one interval before it; 200 ms allow for a late advert under load).
     assert!(
-        takeover + ADVERT_INT + Duration::from_millis(50) >= bound,
+        takeover + ADVERT_INT + Duration::from_millis(200) >= bound,
         "takeover after only {takeover:?}"
     );
     let _ = killed;
