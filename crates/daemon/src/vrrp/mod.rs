@@ -1226,7 +1226,22 @@ impl VrrpRuntime {
                 }
                 self.on_address_added(ifindex, addr).await;
             }
-            LinkEvent::LinkChanged { .. } => {}
+            LinkEvent::LinkChanged { info } => {
+                // A new MAC (or name) for an interface our VIPs live on: later GARPs
+                // and NAs use it, as keepalived's do.
+                for inst in &mut self.instances {
+                    for vip in inst
+                        .addresses
+                        .iter_mut()
+                        .filter(|v| v.spec.ifindex == info.index)
+                    {
+                        if let Some(mac) = info.mac {
+                            vip.mac = mac;
+                        }
+                        vip.ifname.clone_from(&info.name);
+                    }
+                }
+            }
             LinkEvent::Overrun => warn!("Netlink: notifications lost (receive buffer overrun)"),
         }
     }
