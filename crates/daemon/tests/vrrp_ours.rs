@@ -54,7 +54,6 @@ fn election_crash_failover_and_preempt_back() {
     // Wait for b to settle as backup (it saw a's adverts), then crash a.
     wait_log(&mut lab, &b, "(VI_1) Entering BACKUP STATE (init)", WAIT).expect("b BACKUP");
 
-    let killed = Instant::now();
     crash(&mut lab, &a);
     let takeover = wait_vip(&lab, "b", "eth0", VIP, WAIT).expect("b takes over");
     let bound = master_down(ADVERT_INT, 100);
@@ -71,7 +70,6 @@ fn election_crash_failover_and_preempt_back() {
         takeover + ADVERT_INT + Duration::from_millis(200) >= bound,
         "takeover after only {takeover:?}"
     );
-    let _ = killed;
 
     // a comes back: it removes its leftover VIP, discards b's lower-priority adverts
     // and preempts after its own Master_Down_Interval.

@@ -224,7 +224,6 @@ pub fn address_spec(addr: &IpAddress, ifindex: u32) -> AddressSpec {
 /// default interface of its VIPs.
 pub struct InstanceLinks {
     pub interface: IfRef,
-    pub interface_mac: Option<MacAddr>,
     pub xmit: IfRef,
     pub vip_default: IfRef,
     pub vip_default_mac: Option<MacAddr>,

@@ -397,7 +397,7 @@ impl VrrpRuntime {
         }
         runtime.scheduled = vec![None; runtime.units.len()];
 
-        runtime.open_pools(config);
+        runtime.open_pools();
         match linux::monitor::Monitor::new() {
             Ok(monitor) => net::spawn_monitor(monitor, &host.links, runtime.events_tx.clone()),
             Err(e) => error!("cannot monitor links and addresses: {e}"),
@@ -488,16 +488,15 @@ impl VrrpRuntime {
             .interface
             .clone()
             .ok_or_else(|| fail("no interface given".into()))?;
-        let (interface, interface_mac) = host
+        let (interface, mac) = host
             .by_name(&ifname)
             .ok_or_else(|| fail(format!("interface {ifname} does not exist")))?;
         let ipv6 = inst.family == Some(config::model::vrrp::Family::V6);
         let mut links = InstanceLinks {
             interface: interface.clone(),
-            interface_mac,
             xmit: interface.clone(),
             vip_default: interface.clone(),
-            vip_default_mac: interface_mac,
+            vip_default_mac: mac,
         };
         if let (Some(vmac), Some(vrid)) = (&inst.vmac, inst.vrid) {
             let mut spec = VmacSpec::new(interface.clone(), vrid, ipv6);
@@ -525,7 +524,6 @@ impl VrrpRuntime {
             // The IPv6 VMAC got a link-local address: refresh the address list.
             host.addresses = self.netlink.list_addresses(None).await?;
         }
-        let _ = links.interface_mac;
         let mut instance = instance::build(inst, config, &links, host)?;
         let mut trackers = Vec::new();
         for tracked in &inst.track_scripts {
@@ -628,9 +626,10 @@ impl VrrpRuntime {
         Ok((instance, router))
     }
 
-    fn open_pools(&mut self, config: &config::Config) {
+    fn open_pools(&mut self) {
+        // vrrp_rx_bufs_policy / kernel_rx_buf_size are not applied yet: the kernel's
+        // default SO_RCVBUF (keepalived's default too).
         let receive_buffer = None;
-        let _ = config;
         let mut by_key: HashMap<PoolKey, usize> = HashMap::new();
         for (i, inst) in self.instances.iter_mut().enumerate() {
             let key = PoolKey {
