@@ -1,0 +1,351 @@
+//! One check of one checker, as a future. Every check runs under a single total
+//! deadline covering connect, request and response, so a server that accepts and
+//! then trickles bytes fails at the timeout (keepalived bugs #1817/#1822: its
+//! timeout restarts on every read).
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use config::model::lvs::{
+    Checker, CheckerCommon, CheckerKind, HttpProtocol, RealServer, Url, VirtualServer,
+};
+use md5::{Digest, Md5};
+use regex::bytes::{Regex, RegexBuilder};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+use crate::http::{self, ResponseError, ResponseReader, STATUS_CODE_MAX, STATUS_CODE_MIN};
+
+/// Where and how a checker connects (the common checker options).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `connect_ip`/`connect_port`, else the real server's address and port.
+    pub addr: SocketAddr,
+    /// `bindto`/`bind_port`.
+    pub bind: Option<SocketAddr>,
+    /// `bind_if` (SO_BINDTODEVICE).
+    pub bind_if: Option<String>,
+    /// `fwmark` (SO_MARK).
+    pub fwmark: Option<u32>,
+}
+
+impl Target {
+    pub fn new(addr: SocketAddr) -> Target {
+        Target {
+            addr,
+            bind: None,
+            bind_if: None,
+            fwmark: None,
+        }
+    }
+
+    /// From a checker's common options and its real server.
+    pub fn of(common: &CheckerCommon, rs: &RealServer) -> Target {
+        let ip = common.connect_ip.unwrap_or(rs.addr);
+        let port = common.connect_port.unwrap_or(rs.port);
+        let bind = match (common.bindto, common.bind_port) {
+            (Some(ip), port) => Some(SocketAddr::new(ip, port.unwrap_or(0))),
+            // keepalived: a bind_port alone binds the wildcard address of the family.
+            (None, Some(port)) => Some(SocketAddr::new(unspecified_like(ip), port)),
+            (None, None) => None,
+        };
+        Target {
+            addr: SocketAddr::new(ip, port),
+            bind,
+            bind_if: common.bind_if.clone(),
+            fwmark: common.fwmark,
+        }
+    }
+}
+
+fn unspecified_like(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => IpAddr::from([0u8; 4]),
+        IpAddr::V6(_) => IpAddr::from([0u16; 8]),
+    }
+}
+
+/// Why a check failed (the reason is logged).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("timeout after {0:?}")]
+    Timeout(Duration),
+    #[error("cannot set up the socket: {0}")]
+    Socket(#[source] io::Error),
+    #[error("connection failed: {0}")]
+    Connect(#[source] io::Error),
+    #[error("I/O error: {0}")]
+    Io(#[source] io::Error),
+    #[error("{0}")]
+    Response(#[from] ResponseError),
+    #[error("HTTP status code error ({0})")]
+    Status(u16),
+    #[error("MD5 digest error (got {got})")]
+    Digest { got: String },
+    #[error("regex match failed")]
+    Regex,
+    #[error("{0} is not implemented by this checker process")]
+    Unsupported(&'static str),
+}
+
+/// Opens a TCP connection with the target's socket options.
+pub async fn connect(target: &Target) -> Result<TcpStream, CheckError> {
+    let domain = Domain::for_address(target.addr);
+    let socket =
+        Socket::new(domain, Type::STREAM, Some(Protocol::TCP)).map_err(CheckError::Socket)?;
+    socket.set_nonblocking(true).map_err(CheckError::Socket)?;
+    if let Some(mark) = target.fwmark {
+        socket.set_mark(mark).map_err(CheckError::Socket)?;
+    }
+    if let Some(ifname) = &target.bind_if {
+        socket
+            .bind_device(Some(ifname.as_bytes()))
+            .map_err(CheckError::Socket)?;
+    }
+    if let Some(bind) = target.bind {
+        socket.bind(&bind.into()).map_err(CheckError::Socket)?;
+    }
+    let std_stream: std::net::TcpStream = socket.into();
+    TcpSocket::from_std_stream(std_stream)
+        .connect(target.addr)
+        .await
+        .map_err(CheckError::Connect)
+}
+
+/// A `url { }` ready to check.
+#[derive(Debug, Clone)]
+pub struct UrlCheck {
+    pub path: String,
+    pub digest: Option<[u8; 16]>,
+    pub status_codes: Vec<(u16, u16)>,
+    pub virtualhost: Option<String>,
+    pub regex: Option<Regex>,
+    pub regex_no_match: bool,
+    pub regex_min_offset: usize,
+    pub regex_max_offset: Option<usize>,
+}
+
+/// Errors building a probe from the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("invalid regex {pattern:?}: {source}")]
+    Regex {
+        pattern: String,
+        #[source]
+        source: regex::Error,
+    },
+}
+
+impl UrlCheck {
+    pub fn from_config(url: &Url) -> Result<UrlCheck, BuildError> {
+        let regex = match &url.regex {
+            None => None,
+            Some(pattern) => {
+                let mut builder = RegexBuilder::new(pattern);
+                // keepalived's regex_options name PCRE2 flags; the ones with an
+                // equivalent in the regex crate are honoured.
+                for option in &url.regex_options {
+                    match option.as_str() {
+                        "caseless" => builder.case_insensitive(true),
+                        "multiline" => builder.multi_line(true),
+                        "dotall" => builder.dot_matches_new_line(true),
+                        "extended" => builder.ignore_whitespace(true),
+                        "ungreedy" => builder.swap_greed(true),
+                        _ => &mut builder,
+                    };
+                }
+                Some(builder.build().map_err(|source| BuildError::Regex {
+                    pattern: pattern.clone(),
+                    source,
+                })?)
+            }
+        };
+        let status_codes = if url.status_codes.is_empty() {
+            vec![(200, 299)]
+        } else {
+            url.status_codes.clone()
+        };
+        Ok(UrlCheck {
+            path: url.path.clone(),
+            digest: url.digest,
+            status_codes,
+            virtualhost: url.virtualhost.clone(),
+            regex,
+            regex_no_match: url.regex_no_match,
+            regex_min_offset: url
+                .regex_min_offset
+                .and_then(|o| usize::try_from(o).ok())
+                .unwrap_or(0),
+            regex_max_offset: url.regex_max_offset.and_then(|o| usize::try_from(o).ok()),
+        })
+    }
+
+    /// keepalived `http_handle_response`: status code, then digest, then regex.
+    pub fn judge(&self, response: &http::Response) -> Result<(), CheckError> {
+        let status = response.status;
+        let accepted = (STATUS_CODE_MIN..=STATUS_CODE_MAX).contains(&status)
+            && self
+                .status_codes
+                .iter()
+                .any(|(low, high)| (*low..=*high).contains(&status));
+        if !accepted {
+            return Err(CheckError::Status(status));
+        }
+        if let Some(expected) = self.digest
+            && expected != response.digest
+        {
+            return Err(CheckError::Digest {
+                got: http::hex(&response.digest),
+            });
+        }
+        if let Some(regex) = &self.regex {
+            let end = self
+                .regex_max_offset
+                .map_or(response.body.len(), |max| max.min(response.body.len()));
+            let subject = response
+                .body
+                .get(self.regex_min_offset.min(end)..end)
+                .unwrap_or_default();
+            if regex.is_match(subject) == self.regex_no_match {
+                return Err(CheckError::Regex);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// HTTP_GET settings resolved for one checker.
+#[derive(Debug, Clone)]
+pub struct HttpCheck {
+    pub urls: Vec<UrlCheck>,
+    pub protocol: HttpProtocol,
+    /// The checker's virtualhost, else the real server's, else the virtual server's.
+    pub virtualhost: Option<String>,
+}
+
+/// What a checker does each time it runs.
+#[derive(Debug, Clone)]
+pub enum ProbeKind {
+    Tcp,
+    Http(HttpCheck),
+    /// A checker kind this process cannot run (yet); it always fails.
+    Unsupported(&'static str),
+}
+
+/// A checker ready to run.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub target: Target,
+    pub kind: ProbeKind,
+    /// Total deadline of one check.
+    pub timeout: Duration,
+}
+
+impl Probe {
+    pub fn from_config(
+        vs: &VirtualServer,
+        rs: &RealServer,
+        checker: &Checker,
+    ) -> Result<Probe, BuildError> {
+        let kind = match &checker.kind {
+            CheckerKind::Tcp => ProbeKind::Tcp,
+            CheckerKind::Http {
+                ssl: false,
+                urls,
+                protocol,
+                virtualhost,
+                ..
+            } => ProbeKind::Http(HttpCheck {
+                urls: urls
+                    .iter()
+                    .map(UrlCheck::from_config)
+                    .collect::<Result<_, _>>()?,
+                protocol: *protocol,
+                virtualhost: virtualhost
+                    .clone()
+                    .or_else(|| rs.virtualhost.clone())
+                    .or_else(|| vs.virtualhost.clone()),
+            }),
+            other => ProbeKind::Unsupported(other.keyword()),
+        };
+        Ok(Probe {
+            target: Target::of(&checker.common, rs),
+            kind,
+            timeout: crate::engine::Timing::of(checker).timeout,
+        })
+    }
+
+    /// Runs one check under the total deadline.
+    pub async fn run(&self) -> Result<(), CheckError> {
+        match tokio::time::timeout(self.timeout, self.run_unbounded()).await {
+            Ok(result) => result,
+            Err(_) => Err(CheckError::Timeout(self.timeout)),
+        }
+    }
+
+    async fn run_unbounded(&self) -> Result<(), CheckError> {
+        match &self.kind {
+            ProbeKind::Tcp => tcp_check(&self.target).await,
+            ProbeKind::Http(http) => {
+                // keepalived checks the urls one after the other; all must pass.
+                for url in &http.urls {
+                    let vhost = url.virtualhost.as_deref().or(http.virtualhost.as_deref());
+                    let response =
+                        http_get(&self.target, &url.path, http.protocol, vhost, url.regex.is_some())
+                            .await?;
+                    url.judge(&response)?;
+                }
+                Ok(())
+            }
+            ProbeKind::Unsupported(name) => Err(CheckError::Unsupported(name)),
+        }
+    }
+}
+
+/// TCP_CHECK: success once the connection is established (keepalived then
+/// closes it without sending anything).
+pub async fn tcp_check(target: &Target) -> Result<(), CheckError> {
+    let stream = connect(target).await?;
+    drop(stream);
+    Ok(())
+}
+
+/// Sends one GET and reads the response until the server closes (no deadline
+/// here: callers bound it).
+pub async fn http_get(
+    target: &Target,
+    path: &str,
+    protocol: HttpProtocol,
+    virtualhost: Option<&str>,
+    keep_body: bool,
+) -> Result<http::Response, CheckError> {
+    let mut stream = connect(target).await?;
+    let request = http::request(
+        path,
+        protocol,
+        virtualhost,
+        target.addr.ip(),
+        target.addr.port(),
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(CheckError::Io)?;
+    let mut reader = ResponseReader::new(keep_body);
+    let mut buffer = vec![0u8; 16 << 10];
+    loop {
+        let received = stream.read(&mut buffer).await.map_err(CheckError::Io)?;
+        if received == 0 {
+            break;
+        }
+        reader.feed(buffer.get(..received).unwrap_or_default())?;
+    }
+    Ok(reader.finish()?)
+}
+
+/// MD5 of bytes (digests in tests and genhash).
+pub fn md5(bytes: &[u8]) -> [u8; 16] {
+    Md5::digest(bytes).into()
+}
