@@ -30,6 +30,7 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::time::Instant;
 
+use futures::FutureExt;
 use linux::addr::InterfaceAddress;
 use linux::garp::GarpSender;
 use linux::link::{LinkInfo, VmacSpec};
@@ -404,9 +405,7 @@ impl VrrpRuntime {
         }
 
         // keepalived removes any VIPs left over by a previous run before starting.
-        for i in 0..runtime.instances.len() {
-            runtime.remove_vips(i).await;
-        }
+        runtime.remove_leftovers().await;
         if runtime.startup_delay.is_zero() {
             runtime.start_units().await;
         }
@@ -459,6 +458,41 @@ impl VrrpRuntime {
                 error!("cannot add static {e}");
             }
             self.static_rules.push(spec);
+        }
+    }
+
+    /// Startup clean-up of every instance's VIPs, routes and rules. The requests go out
+    /// together (the kernel answers them in order): with hundreds of instances,
+    /// one round trip each would delay the start.
+    async fn remove_leftovers(&mut self) {
+        type Removal<'a> = std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
+        let netlink = &self.netlink;
+        let mut removals: Vec<Removal<'_>> = Vec::new();
+        for inst in &self.instances {
+            info!("({}) removing VIPs.", inst.name);
+            for rule in &inst.rules {
+                removals.push(Box::pin(
+                    rules::delete(netlink, rule).map(|r| r.map(drop).map_err(|e| e.to_string())),
+                ));
+            }
+            for route in &inst.routes {
+                removals.push(Box::pin(
+                    routes::delete(netlink, route).map(|r| r.map(drop).map_err(|e| e.to_string())),
+                ));
+            }
+            for vip in &inst.addresses {
+                let spec = &vip.spec;
+                removals.push(Box::pin(
+                    netlink
+                        .delete_address(spec.ifindex, spec.address, spec.prefix_len)
+                        .map(|r| r.map(drop).map_err(|e| e.to_string())),
+                ));
+            }
+        }
+        for result in futures::future::join_all(removals).await {
+            if let Err(e) = result {
+                error!("cannot remove a leftover address, route or rule: {e}");
+            }
         }
     }
 
