@@ -133,9 +133,9 @@ impl Aggregator {
 }
 
 /// Waits for the next report, at most `limit`.
-pub async fn next_report(
-    reports: &mut mpsc::Receiver<Report>,
-    limit: Duration,
-) -> Option<Report> {
-    tokio::time::timeout(limit, reports.recv()).await.ok().flatten()
+pub async fn next_report(reports: &mut mpsc::Receiver<Report>, limit: Duration) -> Option<Report> {
+    tokio::time::timeout(limit, reports.recv())
+        .await
+        .ok()
+        .flatten()
 }

@@ -33,6 +33,8 @@ pub struct Timing {
     pub delay_before_retry: Duration,
     pub warmup: Duration,
     pub alpha: bool,
+    /// Fixed part of the first delay (keepalived: BOOTSTRAP_DELAY).
+    pub bootstrap: Duration,
     /// Total deadline of one check (connect + request + response).
     pub timeout: Duration,
 }
@@ -62,6 +64,7 @@ impl Timing {
                 .map(Duration::from_micros)
                 .unwrap_or(delay_loop),
             alpha: common.alpha.unwrap_or(false),
+            bootstrap: BOOTSTRAP_DELAY,
             timeout: common
                 .connect_timeout_us
                 .map(Duration::from_micros)
@@ -105,7 +108,7 @@ impl CheckerState {
             is_up: !timing.alpha,
             has_run: false,
             retries_done: 0,
-            next_run: now.saturating_add(BOOTSTRAP_DELAY).saturating_add(warmup),
+            next_run: now.saturating_add(timing.bootstrap).saturating_add(warmup),
         }
     }
 
@@ -196,6 +199,7 @@ mod tests {
             delay_before_retry: Duration::from_secs(2),
             warmup: Duration::from_secs(4),
             alpha,
+            bootstrap: BOOTSTRAP_DELAY,
             timeout: Duration::from_secs(1),
         }
     }
@@ -204,10 +208,22 @@ mod tests {
 
     #[test]
     fn first_run_after_bootstrap_and_random_warmup() {
-        assert_eq!(CheckerState::new(timing(1, false), S(10), 0.0).next_run(), S(11));
-        assert_eq!(CheckerState::new(timing(1, false), S(10), 0.5).next_run(), S(13));
-        assert_eq!(CheckerState::new(timing(1, false), S(10), 1.0).next_run(), S(15));
-        assert_eq!(CheckerState::new(timing(1, false), S(10), 7.0).next_run(), S(15));
+        assert_eq!(
+            CheckerState::new(timing(1, false), S(10), 0.0).next_run(),
+            S(11)
+        );
+        assert_eq!(
+            CheckerState::new(timing(1, false), S(10), 0.5).next_run(),
+            S(13)
+        );
+        assert_eq!(
+            CheckerState::new(timing(1, false), S(10), 1.0).next_run(),
+            S(15)
+        );
+        assert_eq!(
+            CheckerState::new(timing(1, false), S(10), 7.0).next_run(),
+            S(15)
+        );
         assert_eq!(
             CheckerState::new(timing(1, false), S(10), f64::NAN).next_run(),
             S(11)
@@ -235,7 +251,10 @@ mod tests {
         assert_eq!(c.record(S(9), false), None);
         assert_eq!(c.next_run(), S(11));
         // Third failure: retries used up.
-        assert_eq!(c.record(S(11), false), Some(Transition::Down { retries: 2 }));
+        assert_eq!(
+            c.record(S(11), false),
+            Some(Transition::Down { retries: 2 })
+        );
         assert!(!c.is_up() && !c.retrying());
         assert_eq!(c.next_run(), S(17));
         // Down stays down without retries being reported again.
@@ -255,7 +274,10 @@ mod tests {
         assert_eq!(c.record(S(9), true), None);
         assert!(!c.retrying());
         assert_eq!(c.record(S(15), false), None);
-        assert_eq!(c.record(S(17), false), Some(Transition::Down { retries: 1 }));
+        assert_eq!(
+            c.record(S(17), false),
+            Some(Transition::Down { retries: 1 })
+        );
     }
 
     #[test]

@@ -151,8 +151,7 @@ pub fn parse(args: &[String]) -> Result<Options, UsageError> {
             };
             pairs.push((*short, value));
         } else if let Some(cluster) = word.strip_prefix('-').filter(|c| !c.is_empty()) {
-            let mut chars = cluster.char_indices();
-            while let Some((at, short)) = chars.next() {
+            for (at, short) in cluster.char_indices() {
                 match takes_argument(short) {
                     None => {
                         errors.push(format!("Unknown option -{short}"));
@@ -293,20 +292,23 @@ pub fn dump_buffer(bytes: &[u8]) -> String {
     out
 }
 
-const HTTP_HEADER_HEXA: &str = "-----------------------[    HTTP Header Buffer    ]-----------------------\n";
-const HTTP_HEADER_ASCII: &str = "-----------------------[ HTTP Header Ascii Buffer ]-----------------------\n";
-const HTML_HEADER_HEXA: &str = "-----------------------[        HTML Buffer        ]-----------------------\n";
-const HTML_HASH: &str = "-----------------------[    HTML hash resulting    ]-----------------------\n";
-const HTML_HASH_FINAL: &str = "-----------------------[ HTML hash final resulting ]-----------------------\n";
+const HTTP_HEADER_HEXA: &str =
+    "-----------------------[    HTTP Header Buffer    ]-----------------------\n";
+const HTTP_HEADER_ASCII: &str =
+    "-----------------------[ HTTP Header Ascii Buffer ]-----------------------\n";
+const HTML_HEADER_HEXA: &str =
+    "-----------------------[        HTML Buffer        ]-----------------------\n";
+const HTML_HASH: &str =
+    "-----------------------[    HTML hash resulting    ]-----------------------\n";
+const HTML_HASH_FINAL: &str =
+    "-----------------------[ HTML hash final resulting ]-----------------------\n";
 
 /// Fetches the page and returns what genhash prints on stdout and stderr.
 pub async fn fetch(options: &Options) -> (String, String) {
     let started = Instant::now();
     let mut target = Target::new(SocketAddr::new(options.server, options.port));
     target.fwmark = options.fwmark;
-    let deadline = options
-        .timeout
-        .map(|t| tokio::time::Instant::now() + t);
+    let deadline = options.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut out = String::new();
     let mut err = String::new();
 
@@ -328,15 +330,24 @@ pub async fn fetch(options: &Options) -> (String, String) {
         options.port,
     );
     let exchange = async {
-        stream.write_all(request.as_bytes()).await.map_err(|_| "Cannot send get request to")?;
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|_| "Cannot send get request to")?;
         let mut reader = ResponseReader::new(options.verbose);
         let mut buffer = vec![0u8; 16 << 10];
         loop {
-            let received = stream.read(&mut buffer).await.map_err(|_| "Read error with")?;
+            let received = stream
+                .read(&mut buffer)
+                .await
+                .map_err(|_| "Read error with")?;
             if received == 0 {
                 return Ok::<_, &str>(reader);
             }
-            if reader.feed(buffer.get(..received).unwrap_or_default()).is_err() {
+            if reader
+                .feed(buffer.get(..received).unwrap_or_default())
+                .is_err()
+            {
                 return Err("Read error with");
             }
         }
@@ -445,8 +456,17 @@ mod tests {
 
     #[test]
     fn parses_short_long_and_clustered() {
-        let o = parse(&args(&["-s", "127.0.0.1", "-p80", "--url=/x", "-vP", "1.1", "--time", "3"]))
-            .expect("valid");
+        let o = parse(&args(&[
+            "-s",
+            "127.0.0.1",
+            "-p80",
+            "--url=/x",
+            "-vP",
+            "1.1",
+            "--time",
+            "3",
+        ]))
+        .expect("valid");
         assert_eq!(o.server, IpAddr::from([127, 0, 0, 1]));
         assert_eq!(o.port, 80);
         assert_eq!(o.url, "/x");
@@ -464,7 +484,9 @@ mod tests {
         );
         assert_eq!(
             parse(&args(&["-s", "host", "-p", "80", "-u", "/"])),
-            Err(UsageError::Message("server should be an IP, not host".into()))
+            Err(UsageError::Message(
+                "server should be an IP, not host".into()
+            ))
         );
         assert_eq!(
             parse(&args(&["-s", "::1", "-p", "0", "-u", "/"])),

@@ -222,7 +222,13 @@ mod tests {
             "GET / HTTP/1.1\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\nHost: www.example\r\n\r\n"
         );
         assert_eq!(
-            request("/", HttpProtocol::Http10Close, None, IpAddr::V6(Ipv6Addr::LOCALHOST), 8080),
+            request(
+                "/",
+                HttpProtocol::Http10Close,
+                None,
+                IpAddr::V6(Ipv6Addr::LOCALHOST),
+                8080
+            ),
             "GET / HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\nHost: [::1]:8080\r\n\r\n"
         );
     }
@@ -250,7 +256,12 @@ mod tests {
     #[test]
     fn digest_stops_at_content_length_and_header_may_split() {
         let mut r = ResponseReader::new(true);
-        for chunk in [&b"HTTP/1.0 200 OK\r\nContent-Length: 5\r"[..], b"\n\r", b"\nhel", b"lo world"] {
+        for chunk in [
+            &b"HTTP/1.0 200 OK\r\nContent-Length: 5\r"[..],
+            b"\n\r",
+            b"\nhel",
+            b"lo world",
+        ] {
             r.feed(chunk).expect("feed");
         }
         let resp = r.finish().expect("complete");

@@ -292,9 +292,14 @@ impl Probe {
                 // keepalived checks the urls one after the other; all must pass.
                 for url in &http.urls {
                     let vhost = url.virtualhost.as_deref().or(http.virtualhost.as_deref());
-                    let response =
-                        http_get(&self.target, &url.path, http.protocol, vhost, url.regex.is_some())
-                            .await?;
+                    let response = http_get(
+                        &self.target,
+                        &url.path,
+                        http.protocol,
+                        vhost,
+                        url.regex.is_some(),
+                    )
+                    .await?;
                     url.judge(&response)?;
                 }
                 Ok(())
