@@ -152,3 +152,182 @@ pub fn http_response(status: &str, body: &[u8]) -> Vec<u8> {
     response.extend_from_slice(body);
     response
 }
+
+/// A free loopback TCP port (bound then released; the caller binds it next).
+/// Never hands out the same port twice in one test process (parallel tests).
+pub fn free_port() -> u16 {
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let mut given = GIVEN.lock().expect("port list");
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+}
+
+/// A scratch directory removed on drop.
+pub struct ScratchDir(pub std::path::PathBuf);
+
+impl ScratchDir {
+    pub fn new(tag: &str) -> ScratchDir {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("check-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        ScratchDir(dir)
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Waits until something accepts TCP connections on `port`.
+pub fn wait_listening(port: u16) {
+    lab::wait_for(
+        &format!("a listener on port {port}"),
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || std::net::TcpStream::connect(("127.0.0.1", port)).ok(),
+    )
+    .expect("server listening");
+}
+
+/// Waits until nothing accepts TCP connections on `port`.
+pub fn wait_closed(port: u16) {
+    lab::wait_for(
+        &format!("port {port} closed"),
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || std::net::TcpStream::connect(("127.0.0.1", port)).err(),
+    )
+    .expect("server stopped");
+}
+
+/// Debian's nginx serving a scratch document root on loopback, HTTP and
+/// (when a certificate could be made) HTTPS.
+pub struct Nginx {
+    pub dir: ScratchDir,
+    pub http_port: u16,
+    pub https_port: Option<u16>,
+    child: Option<std::process::Child>,
+}
+
+pub const PAGE: &[u8] = b"<html><body>keepalived-rs check page</body></html>\n";
+
+impl Nginx {
+    /// `None` (with a printed reason) when nginx is not installed.
+    pub fn start(tls: bool) -> Option<Nginx> {
+        if !lab::have_program("nginx") {
+            println!("SKIP: nginx not installed (apt-get install -y nginx-light)");
+            return None;
+        }
+        let dir = ScratchDir::new("nginx");
+        let root = dir.0.join("www");
+        std::fs::create_dir_all(&root).expect("docroot");
+        std::fs::write(root.join("index.html"), PAGE).expect("page");
+        let https_port = if tls {
+            if !lab::have_program("openssl") {
+                println!("SKIP: openssl CLI not installed, no HTTPS");
+                return None;
+            }
+            let status = std::process::Command::new("openssl")
+                .args([
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                ])
+                .args(["-subj", "/CN=check.test"])
+                .arg("-keyout")
+                .arg(dir.0.join("key.pem"))
+                .arg("-out")
+                .arg(dir.0.join("cert.pem"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .expect("openssl runs");
+            assert!(status.success(), "openssl req failed");
+            Some(free_port())
+        } else {
+            None
+        };
+        let http_port = free_port();
+        let d = dir.0.display();
+        let tls_server = https_port.map_or(String::new(), |port| {
+            format!(
+                "server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {d}/cert.pem; \
+                 ssl_certificate_key {d}/key.pem; root {d}/www; \
+                 location = /teapot {{ return 418; }} }}"
+            )
+        });
+        let conf = format!(
+            "daemon off; master_process off; pid {d}/nginx.pid; error_log {d}/error.log;\n\
+             events {{ worker_connections 64; }}\n\
+             http {{ access_log off; client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;\n\
+             fastcgi_temp_path {d}/fastcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
+             server {{ listen 127.0.0.1:{http_port}; root {d}/www;\n\
+             location = /teapot {{ return 418; }} }}\n{tls_server} }}\n"
+        );
+        std::fs::write(dir.0.join("nginx.conf"), conf).expect("conf");
+        let mut nginx = Nginx {
+            dir,
+            http_port,
+            https_port,
+            child: None,
+        };
+        nginx.resume();
+        Some(nginx)
+    }
+
+    /// Stops nginx (the service goes away).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        wait_closed(self.http_port);
+    }
+
+    /// Starts nginx again on the same ports.
+    pub fn resume(&mut self) {
+        let child = std::process::Command::new("nginx")
+            .arg("-p")
+            .arg(&self.dir.0)
+            .arg("-c")
+            .arg(self.dir.0.join("nginx.conf"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nginx starts");
+        self.child = Some(child);
+        wait_listening(self.http_port);
+        let exited = self
+            .child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten());
+        assert!(
+            exited.is_none(),
+            "nginx exited: {}",
+            std::fs::read_to_string(self.dir.0.join("error.log")).unwrap_or_default()
+        );
+        if let Some(port) = self.https_port {
+            wait_listening(port);
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
