@@ -88,6 +88,7 @@ fn daemon_options(cli: &Cli) -> daemon::daemon::DaemonOptions {
         runtime: daemon::vrrp::RuntimeOptions {
             dont_release_vrrp: cli.dont_release_vrrp,
             address_monitoring: cli.address_monitoring,
+            log_detail: cli.log_detail > 0,
         },
     }
 }

@@ -203,6 +203,10 @@ fn deleted_vip_comes_back_and_interface_down_means_fault() {
     );
     let log = a.log(&mut lab);
     assert!(log.contains("was deleted"), "{log}");
+    assert!(
+        log.contains("Netlink reflector reports IP 192.0.2.100 removed from eth0"),
+        "{log}"
+    );
 
     // Interface down: FAULT, VIP removed; up again: BACKUP, then MASTER.
     lab.set_link("a", "eth0", false).expect("eth0 down");
@@ -498,6 +502,10 @@ static_rules {{
         "static route missing"
     );
     wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a MASTER");
+    // keepalived reinstates a static address deleted from outside.
+    lab.exec("a", &["ip", "addr", "del", "192.0.2.50/24", "dev", "eth0"])
+        .expect("delete static address");
+    wait_vip(&lab, "a", "eth0", "192.0.2.50/24", WAIT).expect("static address reinstated");
     let route = wait_for("virtual route", WAIT, common::POLL, || {
         let r = routes(&lab, "a", "198.51.100.0/24");
         r.contains("via 192.0.2.1").then_some(r)

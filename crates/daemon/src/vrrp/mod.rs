@@ -69,6 +69,8 @@ pub struct RuntimeOptions {
     pub dont_release_vrrp: bool,
     /// `-a`: log every address addition/deletion seen on netlink.
     pub address_monitoring: bool,
+    /// `-D`: detail logs (e.g. our VIPs changing on netlink).
+    pub log_detail: bool,
 }
 
 /// Routers driven together: a lone instance or a sync group.
@@ -226,6 +228,10 @@ pub struct VrrpRuntime {
     sysctls: SysctlChanges,
     /// `static_ipaddress` (set at start, removed at stop, as keepalived).
     static_addresses: Vec<(linux::addr::AddressSpec, String)>,
+    /// `static_ipaddress` entries marked `no_track`.
+    static_no_track: HashSet<(u32, IpAddr)>,
+    /// Interface names by index (for logs).
+    link_names: HashMap<u32, String>,
     /// `static_routes`.
     static_routes: Vec<routes::RouteSpec>,
     /// `static_rules`.
@@ -279,6 +285,8 @@ impl VrrpRuntime {
             sysctls: SysctlChanges::new(),
             static_addresses: Vec::new(),
             static_routes: Vec::new(),
+            static_no_track: HashSet::new(),
+            link_names: HashMap::new(),
             static_rules: Vec::new(),
             script_up: Vec::new(),
             links_down: HashSet::new(),
@@ -301,6 +309,11 @@ impl VrrpRuntime {
             Err(e) => error!("cannot open the gratuitous ARP socket: {e}"),
         }
 
+        runtime.link_names = host
+            .links
+            .iter()
+            .map(|l| (l.index, l.name.clone()))
+            .collect();
         runtime.set_static(config, &host).await;
         runtime.fifos = [
             fifo::NotifyFifo::open(&config.global.notify_fifo, ""),
@@ -430,6 +443,9 @@ impl VrrpRuntime {
                 continue;
             };
             let spec = instance::address_spec(addr, ifref.index);
+            if addr.no_track {
+                self.static_no_track.insert((ifref.index, addr.addr));
+            }
             if let Err(e) = self.netlink.add_address(&spec).await {
                 error!(
                     "cannot add static address {}/{} to {dev}: {e}",
@@ -1242,24 +1258,22 @@ impl VrrpRuntime {
             LinkEvent::AddrRemoved {
                 ifindex,
                 addr,
-                prefix,
+                prefix: _,
             } => {
-                if self.options.address_monitoring {
-                    info!("Netlink reports {addr}/{prefix} removed from ifindex {ifindex}");
-                }
+                self.report_address(ifindex, addr, "removed from");
                 self.on_address_removed(ifindex, addr).await;
+                self.reinstate_static(ifindex, addr).await;
             }
             LinkEvent::AddrAdded {
                 ifindex,
                 addr,
-                prefix,
+                prefix: _,
             } => {
-                if self.options.address_monitoring {
-                    info!("Netlink reports {addr}/{prefix} added to ifindex {ifindex}");
-                }
+                self.report_address(ifindex, addr, "added to");
                 self.on_address_added(ifindex, addr).await;
             }
             LinkEvent::LinkChanged { info } => {
+                self.link_names.insert(info.index, info.name.clone());
                 // A new MAC (or name) for an interface our VIPs live on: later GARPs
                 // and NAs use it, as keepalived's do.
                 for inst in &mut self.instances {
@@ -1276,6 +1290,42 @@ impl VrrpRuntime {
                 }
             }
             LinkEvent::Overrun => warn!("Netlink: notifications lost (receive buffer overrun)"),
+        }
+    }
+
+    /// keepalived's "Netlink reflector reports IP ..." line: with `-a` for every
+    /// address, with `-D` for our VIPs.
+    fn report_address(&self, ifindex: u32, addr: IpAddr, what: &str) {
+        let vip_name = self
+            .instances
+            .iter()
+            .flat_map(|inst| &inst.addresses)
+            .find(|v| v.spec.ifindex == ifindex && v.spec.address == addr)
+            .map(|v| v.ifname.clone());
+        if self.options.address_monitoring || (self.options.log_detail && vip_name.is_some()) {
+            let ifname = vip_name
+                .or_else(|| self.link_names.get(&ifindex).cloned())
+                .unwrap_or_else(|| ifindex.to_string());
+            info!("Netlink reflector reports IP {addr} {what} {ifname}");
+        }
+    }
+
+    /// keepalived `reinstate_static_address()`: a static address deleted from outside
+    /// is put back (unless `no_track`).
+    async fn reinstate_static(&mut self, ifindex: u32, addr: IpAddr) {
+        let Some((spec, dev)) = self
+            .static_addresses
+            .iter()
+            .find(|(spec, _)| spec.ifindex == ifindex && spec.address == addr)
+        else {
+            return;
+        };
+        if self.static_no_track.contains(&(ifindex, addr)) {
+            return;
+        }
+        info!("Restoring deleted static address {addr} on {dev}");
+        if let Err(e) = self.netlink.add_address(spec).await {
+            error!("cannot restore static address {addr} on {dev}: {e}");
         }
     }
 
