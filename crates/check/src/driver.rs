@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use config::model::lvs::LvsConfig;
+use config::model::lvs::{CheckerKind, LvsConfig};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -41,6 +41,18 @@ pub struct CheckerTask {
 
 /// Every checker of the configuration.
 pub fn checkers(cfg: &LvsConfig) -> Result<Vec<CheckerTask>, BuildError> {
+    let wants_tls = cfg.virtual_servers.iter().any(|vs| {
+        vs.real_servers.iter().any(|rs| {
+            rs.checkers
+                .iter()
+                .any(|c| matches!(c.kind, CheckerKind::Http { ssl: true, .. }))
+        })
+    });
+    let tls = if wants_tls {
+        Some(crate::tls::client_config(cfg.ssl.as_ref())?)
+    } else {
+        None
+    };
     let mut tasks = Vec::new();
     for (vs_index, vs) in cfg.virtual_servers.iter().enumerate() {
         for (rs_index, rs) in vs.real_servers.iter().enumerate() {
@@ -51,7 +63,7 @@ pub fn checkers(cfg: &LvsConfig) -> Result<Vec<CheckerTask>, BuildError> {
                         rs: rs_index,
                         checker: checker_index,
                     },
-                    probe: Probe::from_config(vs, rs, checker)?,
+                    probe: Probe::from_config(vs, rs, checker, tls.as_ref())?,
                     timing: Timing::of(checker),
                 });
             }

@@ -5,18 +5,17 @@
 //! Output as keepalived 2.2.7: the digest in lower-case hex on stdout; a failed
 //! connection prints keepalived's message ("Connection failed", ...) on stdout and
 //! still exits 0; bad options print the usage on stderr and exit 1.
-//!
-//! Not supported here: `-S`/`-I` (SSL) report an error and exit 1.
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use config::model::lvs::HttpProtocol;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::http::{self, ResponseReader};
 use crate::probe::{CheckError, Target, connect};
+use crate::tls::TlsSettings;
 
 /// Parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -303,8 +302,48 @@ const HTML_HASH: &str =
 const HTML_HASH_FINAL: &str =
     "-----------------------[ HTML hash final resulting ]-----------------------\n";
 
+async fn read_response<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    request: &str,
+    verbose: bool,
+) -> Result<ResponseReader, &'static str> {
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|_| "Cannot send get request to")?;
+    let mut reader = ResponseReader::new(verbose);
+    let mut buffer = vec![0u8; 16 << 10];
+    loop {
+        let received = match stream.read(&mut buffer).await {
+            Ok(received) => received,
+            Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+            Err(_) => return Err("Read error with"),
+        };
+        if received == 0 {
+            return Ok(reader);
+        }
+        if reader
+            .feed(buffer.get(..received).unwrap_or_default())
+            .is_err()
+        {
+            return Err("Read error with");
+        }
+    }
+}
+
 /// Fetches the page and returns what genhash prints on stdout and stderr.
 pub async fn fetch(options: &Options) -> (String, String) {
+    let tls = if options.ssl {
+        match crate::tls::client_config(None) {
+            Ok(config) => Some(TlsSettings {
+                config,
+                sni: options.sni,
+            }),
+            Err(_) => return (String::new(), "Cannot initialize SSL context.\n".into()),
+        }
+    } else {
+        None
+    };
     let started = Instant::now();
     let mut target = Target::new(SocketAddr::new(options.server, options.port));
     target.fwmark = options.fwmark;
@@ -316,7 +355,7 @@ pub async fn fetch(options: &Options) -> (String, String) {
         Some(at) => tokio::time::timeout_at(at, connect(&target)).await.ok(),
         None => Some(connect(&target).await),
     };
-    let mut stream = match connected {
+    let stream = match connected {
         None => return ("Timeout connecting\n".into(), err),
         Some(Err(CheckError::Connect(_))) => return ("Connection failed\n".into(), err),
         Some(Err(_)) => return ("Error connecting\n".into(), err),
@@ -330,25 +369,14 @@ pub async fn fetch(options: &Options) -> (String, String) {
         options.port,
     );
     let exchange = async {
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|_| "Cannot send get request to")?;
-        let mut reader = ResponseReader::new(options.verbose);
-        let mut buffer = vec![0u8; 16 << 10];
-        loop {
-            let received = stream
-                .read(&mut buffer)
-                .await
-                .map_err(|_| "Read error with")?;
-            if received == 0 {
-                return Ok::<_, &str>(reader);
-            }
-            if reader
-                .feed(buffer.get(..received).unwrap_or_default())
-                .is_err()
-            {
-                return Err("Read error with");
+        match tls {
+            None => read_response(stream, &request, options.verbose).await,
+            Some(tls) => {
+                let stream = tls
+                    .handshake(stream, options.virtualhost.as_deref(), options.server)
+                    .await
+                    .map_err(|_| "SSL handshake/communication error connecting to server")?;
+                read_response(stream, &request, options.verbose).await
             }
         }
     };
@@ -425,10 +453,6 @@ pub fn main(args: &[String]) -> i32 {
             return 1;
         }
     };
-    if options.ssl || options.sni {
-        eprintln!("Cannot initialize SSL context.");
-        return 1;
-    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -17,7 +17,7 @@
 //! * Every timeout is a total deadline for the whole check; keepalived restarts
 //!   its timer on each read or write (bugs #1817/#1822), so a trickling server
 //!   never fails there.
-//! * Not yet implemented: SSL_GET, SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK,
+//! * Not yet implemented: SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK,
 //!   MISC_CHECK, FILE_CHECK, BFD_CHECK — such a checker is built as
 //!   [`probe::ProbeKind::Unsupported`] and always fails (so the real server is
 //!   never wrongly reported up).
@@ -30,3 +30,4 @@ pub mod engine;
 pub mod genhash;
 pub mod http;
 pub mod probe;
+pub mod tls;

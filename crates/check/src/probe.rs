@@ -13,10 +13,14 @@ use config::model::lvs::{
 use md5::{Digest, Md5};
 use regex::bytes::{Regex, RegexBuilder};
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::sync::Arc;
+
+use rustls::ClientConfig;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 use crate::http::{self, ResponseError, ResponseReader, STATUS_CODE_MAX, STATUS_CODE_MIN};
+use crate::tls::TlsSettings;
 
 /// Where and how a checker connects (the common checker options).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +82,8 @@ pub enum CheckError {
     Connect(#[source] io::Error),
     #[error("I/O error: {0}")]
     Io(#[source] io::Error),
+    #[error("SSL handshake/communication error: {0}")]
+    Tls(#[source] io::Error),
     #[error("{0}")]
     Response(#[from] ResponseError),
     #[error("HTTP status code error ({0})")]
@@ -136,6 +142,10 @@ pub enum BuildError {
         #[source]
         source: regex::Error,
     },
+    #[error("SSL_GET without a TLS client configuration")]
+    NoTls,
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsSetupError),
 }
 
 impl UrlCheck {
@@ -223,6 +233,8 @@ pub struct HttpCheck {
     pub protocol: HttpProtocol,
     /// The checker's virtualhost, else the real server's, else the virtual server's.
     pub virtualhost: Option<String>,
+    /// SSL_GET.
+    pub tls: Option<TlsSettings>,
 }
 
 /// What a checker does each time it runs.
@@ -244,18 +256,21 @@ pub struct Probe {
 }
 
 impl Probe {
+    /// `tls`: the client configuration from the `SSL { }` block, needed by SSL_GET.
     pub fn from_config(
         vs: &VirtualServer,
         rs: &RealServer,
         checker: &Checker,
+        tls: Option<&Arc<ClientConfig>>,
     ) -> Result<Probe, BuildError> {
         let kind = match &checker.kind {
             CheckerKind::Tcp => ProbeKind::Tcp,
             CheckerKind::Http {
-                ssl: false,
+                ssl,
                 urls,
                 protocol,
                 virtualhost,
+                enable_sni,
                 ..
             } => ProbeKind::Http(HttpCheck {
                 urls: urls
@@ -267,6 +282,14 @@ impl Probe {
                     .clone()
                     .or_else(|| rs.virtualhost.clone())
                     .or_else(|| vs.virtualhost.clone()),
+                tls: match (ssl, tls) {
+                    (false, _) => None,
+                    (true, Some(config)) => Some(TlsSettings {
+                        config: config.clone(),
+                        sni: *enable_sni,
+                    }),
+                    (true, None) => return Err(BuildError::NoTls),
+                },
             }),
             other => ProbeKind::Unsupported(other.keyword()),
         };
@@ -292,14 +315,21 @@ impl Probe {
                 // keepalived checks the urls one after the other; all must pass.
                 for url in &http.urls {
                     let vhost = url.virtualhost.as_deref().or(http.virtualhost.as_deref());
-                    let response = http_get(
-                        &self.target,
-                        &url.path,
-                        http.protocol,
-                        vhost,
-                        url.regex.is_some(),
-                    )
-                    .await?;
+                    let stream = connect(&self.target).await?;
+                    let keep_body = url.regex.is_some();
+                    let (target, path, protocol) = (&self.target, &url.path, http.protocol);
+                    let response = match &http.tls {
+                        None => {
+                            http_exchange(stream, target, path, protocol, vhost, keep_body).await?
+                        }
+                        Some(tls) => {
+                            let stream = tls
+                                .handshake(stream, vhost, target.addr.ip())
+                                .await
+                                .map_err(CheckError::Tls)?;
+                            http_exchange(stream, target, path, protocol, vhost, keep_body).await?
+                        }
+                    };
                     url.judge(&response)?;
                 }
                 Ok(())
@@ -317,16 +347,16 @@ pub async fn tcp_check(target: &Target) -> Result<(), CheckError> {
     Ok(())
 }
 
-/// Sends one GET and reads the response until the server closes (no deadline
-/// here: callers bound it).
-pub async fn http_get(
+/// Sends one GET over a connected (plain or TLS) stream and reads the response
+/// until the server closes (no deadline here: callers bound it).
+pub async fn http_exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     target: &Target,
     path: &str,
     protocol: HttpProtocol,
     virtualhost: Option<&str>,
     keep_body: bool,
 ) -> Result<http::Response, CheckError> {
-    let mut stream = connect(target).await?;
     let request = http::request(
         path,
         protocol,
@@ -341,7 +371,13 @@ pub async fn http_get(
     let mut reader = ResponseReader::new(keep_body);
     let mut buffer = vec![0u8; 16 << 10];
     loop {
-        let received = stream.read(&mut buffer).await.map_err(CheckError::Io)?;
+        let received = match stream.read(&mut buffer).await {
+            Ok(received) => received,
+            // Many HTTPS servers close without close_notify once the response is
+            // complete; keepalived treats that as the end of the stream too.
+            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => 0,
+            Err(error) => return Err(CheckError::Io(error)),
+        };
         if received == 0 {
             break;
         }

@@ -18,6 +18,7 @@ fn probe(port: u16, url: Url) -> Probe {
             urls: vec![UrlCheck::from_config(&url).expect("valid url")],
             protocol: HttpProtocol::Http11,
             virtualhost: None,
+            tls: None,
         }),
         timeout: Duration::from_secs(3),
     }

@@ -26,6 +26,7 @@ fn http_probe(target: Target, urls: Vec<UrlCheck>, timeout: Duration) -> Probe {
             urls,
             protocol: HttpProtocol::Http10,
             virtualhost: None,
+            tls: None,
         }),
         timeout,
     }
@@ -151,6 +152,7 @@ async fn http_get_sends_virtualhost_and_protocol() {
             })],
             protocol: HttpProtocol::Http11,
             virtualhost: Some("www.example.org".into()),
+            tls: None,
         }),
         timeout: Duration::from_secs(2),
     };

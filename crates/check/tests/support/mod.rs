@@ -239,20 +239,7 @@ impl Nginx {
                 println!("SKIP: openssl CLI not installed, no HTTPS");
                 return None;
             }
-            let status = std::process::Command::new("openssl")
-                .args([
-                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                ])
-                .args(["-subj", "/CN=check.test"])
-                .arg("-keyout")
-                .arg(dir.0.join("key.pem"))
-                .arg("-out")
-                .arg(dir.0.join("cert.pem"))
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status()
-                .expect("openssl runs");
-            assert!(status.success(), "openssl req failed");
+            make_certificates(&dir.0);
             Some(free_port())
         } else {
             None
@@ -330,4 +317,82 @@ impl Drop for Nginx {
             let _ = child.wait();
         }
     }
+}
+
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let output = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// ca.pem (test CA), cert.pem/key.pem (server, signed by it, CN check.test),
+/// other-ca.pem (an unrelated CA).
+pub fn make_certificates(dir: &std::path::Path) {
+    for (name, cn) in [("ca", "check test CA"), ("other-ca", "other CA")] {
+        openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                &format!("/CN={cn}"),
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.pem"),
+            ],
+        );
+    }
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=check.test",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "server.csr",
+        ],
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:check.test\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("ext file");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "cert.pem",
+        ],
+    );
 }
