@@ -1,7 +1,7 @@
 //! Our daemon against Debian's keepalived 2.2.7 (root, `/usr/sbin/keepalived`), in
-//! both roles. One pair of daemons runs nine instances at once, one per case of the
+//! both roles. One pair of daemons runs ten instances at once, one per case of the
 //! matrix: VRRPv2 and v3 over IPv4, v3 over IPv6, PASS and AH authentication, unicast
-//! over IPv4 and IPv6, and use_vmac over IPv4 and IPv6. For each, the priority-150 node must hold the VIP
+//! over IPv4 and IPv6, and use_vmac over IPv4 and IPv6, and unicast with use_vmac + vmac_xmit_base. For each, the priority-150 node must hold the VIP
 //! (checked with `ip addr` in its namespace) and the other take it over when it dies.
 
 mod common;
@@ -15,7 +15,7 @@ use common::{
 use lab::Lab;
 
 /// (instance, interface, VIP as `ip -o addr` shows it).
-const VIPS: [(&str, &str, &str); 9] = [
+const VIPS: [(&str, &str, &str); 10] = [
     ("V2", "eth0", "192.0.2.100/24"),
     ("V3", "eth0", "192.0.2.101/24"),
     ("V6", "eth0", "2001:db8::100/64"),
@@ -25,6 +25,7 @@ const VIPS: [(&str, &str, &str); 9] = [
     ("UNI6", "eth0", "2001:db8::101/64"),
     ("VMAC", "vrrp.58", "192.0.2.105/24"),
     ("VMAC6", "vrrp.59", "2001:db8::102/64"),
+    ("UVMAC", "vrrp.61", "192.0.2.106/24"),
 ];
 
 const ADVERT_INT: Duration = Duration::from_secs(1);
@@ -81,7 +82,7 @@ fn matrix(tag: &str, master_daemon: Daemon, backup_daemon: Daemon) {
         bound,
     );
     report(
-        &format!("{tag}: crash takeover (all 9 VIPs seen) by {backup_daemon:?}"),
+        &format!("{tag}: crash takeover (all 10 VIPs seen) by {backup_daemon:?}"),
         takeover,
         bound,
     );

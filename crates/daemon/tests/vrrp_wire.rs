@@ -1,6 +1,6 @@
 //! Packets on the wire match keepalived's: the same configuration runs on node a,
 //! first under Debian's keepalived 2.2.7, then under ours, while tcpdump on node b
-//! captures. For every instance (v2, v3, IPv6, PASS, AH, unicast v4/v6, VMAC v4/v6) the
+//! captures. For every instance (v2, v3, IPv6, PASS, AH, unicast v4/v6, VMAC v4/v6, unicast VMAC with vmac_xmit_base) the
 //! first MASTER advert of each daemon must be byte-identical: the Ethernet header,
 //! the IP header except the IPv4 id and header checksum, the AH header except its
 //! sequence number and ICV (both depend on the id and the packet count), and the whole
@@ -19,7 +19,7 @@ use lab::{Lab, have_program, wait_for};
 type Key = (bool, u8, u8, Vec<u8>);
 
 const PRIORITY: u8 = 150;
-const INSTANCES: usize = 9;
+const INSTANCES: usize = 10;
 
 /// Ethernet frames of a classic pcap file (tcpdump -w, link type Ethernet).
 fn pcap_frames(bytes: &[u8]) -> Vec<Vec<u8>> {

@@ -237,7 +237,7 @@ pub fn report(what: &str, measured: Duration, bound: Duration) {
     );
 }
 
-/// The nine instances for a node (`me`/`peer` are the last octet / hextet).
+/// The ten instances for a node (`me`/`peer` are the last octet / hextet).
 pub fn config(me: u8, peer: u8, priority: u32) -> String {
     let instance = |name: &str, vrid: u32, body: &str, vip: &str| {
         format!(
@@ -287,5 +287,13 @@ pub fn config(me: u8, peer: u8, priority: u32) -> String {
     );
     text += &instance("VMAC", 58, "    use_vmac\n", "192.0.2.105/24");
     text += &instance("VMAC6", 59, "    use_vmac\n", "2001:db8::102/64");
+    text += &instance(
+        "UVMAC",
+        61,
+        &format!(
+            "    use_vmac\n    vmac_xmit_base\n    unicast_src_ip 192.0.2.{me}\n    unicast_peer {{\n        192.0.2.{peer}\n    }}\n"
+        ),
+        "192.0.2.106/24",
+    );
     text
 }
