@@ -153,15 +153,18 @@ impl Unit {
                 members,
                 notify,
             } => {
-                let name = group.name().to_string();
-                group.poll_action().map(|a| match a {
+                let action = group.poll_action()?;
+                Some(match action {
                     GroupAction::Member { index, action } => match members.get(index) {
                         Some(&i) => Output::Member(i, action),
                         None => Output::Nothing,
                     },
-                    GroupAction::GroupStateChanged { to, .. } => Output::GroupState { name, to },
+                    GroupAction::GroupStateChanged { to, .. } => Output::GroupState {
+                        name: group.name().to_string(),
+                        to,
+                    },
                     GroupAction::GroupNotify { state } => Output::GroupNotify {
-                        name,
+                        name: group.name().to_string(),
                         state,
                         notify: notify.clone(),
                     },
@@ -891,13 +894,18 @@ impl VrrpRuntime {
     }
 
     async fn perform(&mut self, i: usize, action: Action) {
+        // Adverts are the hot path: the instance name is only cloned for the rest.
+        if let Action::SendAdvert(advert) = &action {
+            self.send_advert(i, advert).await;
+            return;
+        }
         let name = self
             .instances
             .get(i)
             .map(|inst| inst.name.clone())
             .unwrap_or_default();
         match action {
-            Action::SendAdvert(advert) => self.send_advert(i, &advert).await,
+            Action::SendAdvert(_) => {}
             Action::SendGratuitous { repeat, .. } => self.send_gratuitous(i, repeat).await,
             Action::AddVips => self.add_vips(i).await,
             Action::RemoveVips => {
