@@ -23,7 +23,7 @@ pub use reader::ReaderOptions;
 pub use span::{SourceMap, Span};
 pub use system::{FakeSystem, HostSystem, System};
 
-use parser::{Ctx, ParseState};
+use parser::{Ctx, ParseState, Pass};
 use reader::Reader;
 
 /// How to load a configuration.
@@ -81,11 +81,18 @@ fn run(
     options: &LoadOptions,
     system: &dyn System,
 ) -> Loaded {
+    // keepalived -t reads the configuration once per process, in this order: the
+    // parent's (global) pass from the files, then the checker, VRRP and BFD passes from
+    // the parent's consolidated copy. Each pass has only its own root keywords active;
+    // the others' blocks are skipped by counting braces.
     let mut config = Config::default();
     let mut state = ParseState::default();
-    let parsed = {
+    let (global_parsed, lines) = {
         let mut ctx = Ctx::new(&mut reader, &mut diags, &mut config, &mut state);
-        ctx.process_stream(&keywords::root_tables(), false)
+        ctx.set_pass(Pass::Global);
+        ctx.record_lines();
+        let parsed = ctx.process_stream(&keywords::root_tables(), false);
+        (parsed, ctx.take_recorded())
     };
     // What keepalived's later passes stop at is decided by what was read.
     diags.current_root_block = None;
@@ -101,18 +108,11 @@ fn run(
             sources: reader.into_sources(),
         };
     }
-    let active = script::ActiveDomains {
-        vrrp: !config.vrrp.instances.is_empty(),
-        checker: !config.lvs.virtual_servers.is_empty(),
-    };
-    if keywords::global::unenterable_net_namespace(&config, system).is_some() {
+    if global_parsed.is_ok()
+        && keywords::global::unenterable_net_namespace(&config, system).is_some()
+    {
         // keepalived cannot enter the namespace: it stops right after the global pass
-        // and exits 0, having printed only what that pass found (reader findings,
-        // root-level lines and the global blocks), and validates nothing.
-        let global_roots: Vec<&str> = keywords::global::ROOT.iter().map(|k| k.name).collect();
-        diags
-            .items
-            .retain(|d| d.root_block.is_none_or(|root| global_roots.contains(&root)));
+        // and exits 0, having printed only what that pass found, and validates nothing.
         diags.exit_override = Some(diag::exit_code::OK);
         return Loaded {
             config,
@@ -120,13 +120,53 @@ fn run(
             sources: reader.into_sources(),
         };
     }
+    let mut aborted_in = global_parsed.is_err().then_some(Pass::Global);
+    if aborted_in.is_none() {
+        let global_config = config.clone();
+        for pass in [Pass::Checker, Pass::Vrrp, Pass::Bfd] {
+            // Each pass starts from what the global pass built, but the global data
+            // carries what the earlier passes added to it (the default script user's
+            // log, in keepalived's pass order).
+            let mut pass_config = Config {
+                global: std::mem::take(&mut config.global),
+                ..global_config.clone()
+            };
+            let mut pass_state = ParseState::default();
+            let mut pass_diags = Diagnostics::default();
+            let parsed = Ctx::replay(
+                &lines,
+                &mut pass_diags,
+                &mut pass_config,
+                &mut pass_state,
+                pass,
+            )
+            .process_stream(&keywords::root_tables(), false);
+            merge_pass_diagnostics(&mut diags, pass_diags);
+            // Each domain's model comes from its own process's pass.
+            config.global = std::mem::take(&mut pass_config.global);
+            match pass {
+                Pass::Checker => config.lvs = pass_config.lvs,
+                Pass::Vrrp => config.vrrp = pass_config.vrrp,
+                Pass::Bfd => config.bfd = pass_config.bfd,
+                Pass::Global | Pass::All => {}
+            }
+            if parsed.is_err() {
+                aborted_in = Some(pass);
+                break;
+            }
+        }
+    }
+    let active = script::ActiveDomains {
+        vrrp: !config.vrrp.instances.is_empty(),
+        checker: !config.lvs.virtual_servers.is_empty(),
+    };
     let mut v = Validation {
         cfg: &mut config,
         diags: &mut diags,
         system,
         options,
     };
-    if parsed.is_ok() {
+    if aborted_in.is_none() {
         let depth = reader.block_depth();
         if depth > 0 {
             v.diags.report(
@@ -146,16 +186,7 @@ fn run(
         keywords::global::validate_after_abort(&mut v);
         // An abort inside a VRRP block happened in keepalived's VRRP pass, which had
         // already looked up interfaces and script users for the lines before it.
-        let vrrp_roots: Vec<&str> = keywords::vrrp::ROOT.iter().map(|k| k.name).collect();
-        let aborted_in_vrrp = v
-            .diags
-            .items
-            .iter()
-            .rev()
-            .find(|d| d.level == Level::MissingParameter)
-            .and_then(|d| d.root_block)
-            .is_some_and(|root| vrrp_roots.contains(&root));
-        if aborted_in_vrrp {
+        if aborted_in == Some(Pass::Vrrp) {
             keywords::vrrp::validate_after_abort(&mut v);
         }
     }
@@ -167,5 +198,25 @@ fn run(
         config,
         diags,
         sources: reader.into_sources(),
+    }
+}
+
+/// Adds a later pass's findings, leaving out those an earlier pass already reported
+/// (keepalived prints them once per pass; we print each once). Repeats within one
+/// pass are kept.
+fn merge_pass_diagnostics(diags: &mut Diagnostics, pass: Diagnostics) {
+    let seen: std::collections::HashSet<(Level, Option<Span>, String)> = diags
+        .items
+        .iter()
+        .map(|d| (d.level, d.span, d.message.clone()))
+        .collect();
+    for d in pass.items {
+        if !seen.contains(&(d.level, d.span, d.message.clone())) {
+            diags.items.push(d);
+        }
+    }
+    diags.aborted |= pass.aborted;
+    if pass.exit_override.is_some() {
+        diags.exit_override = pass.exit_override;
     }
 }

@@ -77,9 +77,46 @@ pub struct ParseState {
     pub check: crate::keywords::check::State,
 }
 
+/// Which of keepalived's configuration passes is being run. keepalived reads the
+/// configuration once per process (parent/global, checker, VRRP, BFD); in each pass
+/// only some root keywords are active, the others' blocks are skipped by counting
+/// braces (lib/parser.c `process_stream()`, `keyword_vec->active`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// Every root keyword active (a single combined pass).
+    All,
+    /// The parent's pass (core/main.c `global_init_keywords()`).
+    Global,
+    /// check/check_parser.c `check_init_keywords()`.
+    Checker,
+    /// vrrp/vrrp_parser.c `vrrp_init_keywords()`.
+    Vrrp,
+    /// bfd/bfd_parser.c `bfd_init_keywords()`.
+    Bfd,
+}
+
+/// A line as the reader handed it out, with the reader's current span at that time.
+pub type RecordedLine = (Line, Option<Span>);
+
+/// Where lines come from: the reader (first pass), or the lines the first pass read
+/// (keepalived's later passes re-read its consolidated copy of the configuration).
+enum LineSource<'a> {
+    Reader {
+        reader: &'a mut Reader,
+        record: Option<Vec<RecordedLine>>,
+    },
+    Replay {
+        lines: &'a [RecordedLine],
+        next: usize,
+        current: Option<Span>,
+    },
+}
+
 /// What a handler can see and do.
 pub struct Ctx<'a> {
-    reader: &'a mut Reader,
+    source: LineSource<'a>,
+    /// Which root keywords are active.
+    pass: Pass,
     pub diags: &'a mut Diagnostics,
     pub cfg: &'a mut Config,
     pub state: &'a mut ParseState,
@@ -98,7 +135,11 @@ impl<'a> Ctx<'a> {
         state: &'a mut ParseState,
     ) -> Ctx<'a> {
         Ctx {
-            reader,
+            source: LineSource::Reader {
+                reader,
+                record: None,
+            },
+            pass: Pass::All,
             diags,
             cfg,
             state,
@@ -107,9 +148,82 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A context for a later pass that re-reads the lines recorded by the first.
+    pub fn replay(
+        lines: &'a [RecordedLine],
+        diags: &'a mut Diagnostics,
+        cfg: &'a mut Config,
+        state: &'a mut ParseState,
+        pass: Pass,
+    ) -> Ctx<'a> {
+        Ctx {
+            source: LineSource::Replay {
+                lines,
+                next: 0,
+                current: None,
+            },
+            pass,
+            diags,
+            cfg,
+            state,
+            skip: 0,
+            kw_level: 0,
+        }
+    }
+
+    /// Sets which root keywords are active.
+    pub fn set_pass(&mut self, pass: Pass) {
+        self.pass = pass;
+    }
+
+    /// Keeps every line read from the reader, for later passes ([`Ctx::take_recorded`]).
+    pub fn record_lines(&mut self) {
+        if let LineSource::Reader { record, .. } = &mut self.source {
+            *record = Some(Vec::new());
+        }
+    }
+
+    /// The lines recorded since [`Ctx::record_lines`].
+    pub fn take_recorded(&mut self) -> Vec<RecordedLine> {
+        match &mut self.source {
+            LineSource::Reader { record, .. } => record.take().unwrap_or_default(),
+            LineSource::Replay { .. } => Vec::new(),
+        }
+    }
+
+    fn next_line(&mut self) -> Option<Line> {
+        match &mut self.source {
+            LineSource::Reader { reader, record } => {
+                let line = reader.next_line(self.diags)?;
+                if let Some(record) = record {
+                    record.push((line.clone(), reader.current_span()));
+                }
+                Some(line)
+            }
+            LineSource::Replay {
+                lines,
+                next,
+                current,
+            } => match lines.get(*next) {
+                Some((line, span)) => {
+                    *next += 1;
+                    *current = *span;
+                    Some(line.clone())
+                }
+                None => {
+                    *current = None;
+                    None
+                }
+            },
+        }
+    }
+
     /// Span of the line most recently read.
     pub fn current_span(&self) -> Option<Span> {
-        self.reader.current_span()
+        match &self.source {
+            LineSource::Reader { reader, .. } => reader.current_span(),
+            LineSource::Replay { current, .. } => *current,
+        }
     }
 
     /// Reports at the line most recently read, as keepalived does.
@@ -160,8 +274,10 @@ impl<'a> Ctx<'a> {
         wildcard_match: bool,
         brace_match: bool,
     ) {
-        self.reader
-            .set_include_check(read, match_, wildcard_match, brace_match);
+        // Later passes re-read the first pass's lines: includes are already resolved.
+        if let LineSource::Reader { reader, .. } = &mut self.source {
+            reader.set_include_check(read, match_, wildcard_match, brace_match);
+        }
     }
 
     /// Stops processing the rest of the current block (keepalived's `skip_block()`).
@@ -529,7 +645,7 @@ impl<'a> Ctx<'a> {
                     if had_block_end {
                         break;
                     }
-                    let Some(next) = self.reader.next_line(self.diags) else {
+                    let Some(next) = self.next_line() else {
                         break;
                     };
                     let mut next = next;
@@ -588,7 +704,7 @@ impl<'a> Ctx<'a> {
         need_block_start: bool,
     ) -> Result<bool, Abort> {
         let mut need_bob = need_block_start;
-        while let Some(line) = self.reader.next_line(self.diags) {
+        while let Some(line) = self.next_line() {
             if self.kw_level == 0 && self.skip == 0 {
                 self.diags.current_root_block = None;
             }
@@ -647,6 +763,22 @@ impl<'a> Ctx<'a> {
                 self.report_unknown(&line, tables);
                 continue;
             };
+
+            if self.kw_level == 0
+                && self.pass != Pass::All
+                && !crate::keywords::root_active(self.pass, keyword.name)
+            {
+                // keepalived: an inactive root keyword's block is skipped by counting
+                // braces, from its own line if that ends with '{', else from the next
+                // line if that is a '{' (otherwise nothing is skipped). Its sub-keywords
+                // are not installed, so there is no nested pass over the block.
+                self.skip = if line.tokens.last().is_some_and(|t| t.text == "{") {
+                    1
+                } else {
+                    -1
+                };
+                continue;
+            }
 
             let mut line = line;
             let mut bob_needed = false;

@@ -16,6 +16,7 @@
 //! corpus is absent.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::mpsc;
@@ -163,7 +164,13 @@ fn run_oracle(ns: &str, path: &Path) -> Verdict {
         Ok(out) => {
             let stderr = String::from_utf8_lossy(&out.stderr);
             Verdict {
-                exit: out.status.code().unwrap_or(-1),
+                // `timeout` re-raises a signal that killed keepalived on itself; count
+                // it the way a shell does (128 + signal), as we report ours.
+                exit: out
+                    .status
+                    .code()
+                    .or_else(|| out.status.signal().map(|sig| 128 + sig))
+                    .unwrap_or(-1),
                 lines: parse_oracle(&path.to_string_lossy(), &stderr),
             }
         }

@@ -1,0 +1,154 @@
+//! keepalived -t reads the configuration once per process (global, checker, VRRP,
+//! BFD), each time with only that process's root keywords active and the others'
+//! blocks skipped by counting braces. These tests pin the consequences, checked
+//! against what `keepalived -t` 2.2.7 prints for the same text.
+
+use config::{FakeSystem, Level, LoadOptions, Loaded};
+
+fn host() -> FakeSystem {
+    FakeSystem {
+        interfaces: ["lo", "eth0", "eth1", "eth2", "eth3"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        hostname: "test".into(),
+        ..FakeSystem::default()
+    }
+}
+
+fn load(text: &str) -> Loaded {
+    config::load_str("k.conf", text, &LoadOptions::default(), &host())
+}
+
+/// (level, line) of every diagnostic that is not a note, each once, sorted.
+fn flagged(l: &Loaded) -> Vec<(Level, u32)> {
+    let mut v: Vec<(Level, u32)> = l
+        .diags
+        .items
+        .iter()
+        .filter(|d| d.level != Level::Note)
+        .filter_map(|d| Some((d.level, d.span?.line)))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn virtual_server_without_brace_breaks_the_other_passes() {
+    // Inactive in the global, VRRP and BFD passes, `virtual_server` with no '{' on its
+    // line or the next skips nothing: its lines become unknown root keywords there.
+    // In the checker pass it is active and only the missing '{' is reported.
+    let text = "\
+virtual_server 10.0.0.1 22
+    delay_loop 3
+    real_server 10.0.0.2 22 {
+        weight 1
+    }
+}
+vrrp_instance VI_1
+{
+    interface eth0
+    virtual_router_id 1
+    priority 100
+    virtual_ipaddress {
+      10.0.0.1
+    }
+}
+";
+    let l = load(text);
+    let mut expected = vec![
+        (Level::UnknownKeyword, 2),
+        (Level::UnknownKeyword, 3),
+        (Level::UnknownKeyword, 4),
+        (Level::UnknownKeyword, 5),
+        (Level::UnknownKeyword, 6),
+        (Level::MissingBlockStart, 2),
+        (Level::UnexpectedBlockStart, 3),
+        (Level::UnexpectedBlockEnd, 6),
+    ];
+    expected.sort();
+    assert_eq!(flagged(&l), expected);
+    // Each finding is printed once, although several passes meet it.
+    let unknown_delay_loop = l
+        .diags
+        .items
+        .iter()
+        .filter(|d| d.message.contains("delay_loop"))
+        .count();
+    assert_eq!(unknown_delay_loop, 1);
+    // Each domain's model comes from its own pass.
+    assert_eq!(l.config.lvs.virtual_servers.len(), 1);
+    assert_eq!(l.config.vrrp.instances.len(), 1);
+    assert_eq!(l.exit_code(), 5);
+}
+
+#[test]
+fn braces_from_an_undefined_parameter_are_counted_in_a_skipped_block() {
+    // `${UNDEF}` stays as `$ { UNDEF }`: in the VRRP pass the `}` would close the sync
+    // group, but keepalived stops after the global pass here (the namespace cannot be
+    // entered), and there the whole block is skipped by counting braces.
+    let text = "\
+net_namespace kaconf_test_no_such_namespace
+vrrp_sync_group G {
+    group {
+      VI_1
+    }
+    notify /tmp/n.${UNDEF}.sh
+    smtp_alert
+}
+";
+    let l = load(text);
+    assert_eq!(flagged(&l), vec![]);
+    assert_eq!(l.exit_code(), 0);
+}
+
+#[test]
+fn the_same_block_read_in_the_vrrp_pass_is_flagged() {
+    let text = "\
+vrrp_sync_group G {
+    group {
+      VI_1
+    }
+    notify /tmp/n.${UNDEF}.sh
+    smtp_alert
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 1
+    priority 100
+    virtual_ipaddress {
+      10.0.0.1
+    }
+}
+";
+    let l = load(text);
+    let lines: Vec<u32> = flagged(&l).iter().map(|(_, n)| *n).collect();
+    assert!(lines.contains(&5), "{lines:?}");
+    assert!(lines.contains(&6), "{lines:?}");
+    assert!(lines.contains(&7), "{lines:?}");
+    assert_eq!(l.exit_code(), 5);
+}
+
+#[test]
+fn global_defs_is_read_only_in_the_global_pass() {
+    // An unknown keyword inside global_defs is reported once (the child passes skip
+    // the block), and an inactive root keyword whose block opens on the next line is
+    // skipped whole.
+    let text = "\
+global_defs
+{
+    no_such_global_keyword
+}
+";
+    let l = load(text);
+    assert_eq!(flagged(&l), vec![(Level::UnknownKeyword, 3)]);
+    assert_eq!(
+        l.diags
+            .items
+            .iter()
+            .filter(|d| d.level != Level::Note)
+            .count(),
+        1
+    );
+}
