@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::checks::MiscResult;
 use crate::engine::{CheckerState, RealServerHealth, Timing, Transition};
 use crate::probe::{BuildError, Probe};
 
@@ -26,7 +27,11 @@ pub struct CheckerId {
 #[derive(Debug)]
 pub struct Report {
     pub id: CheckerId,
-    pub transition: Transition,
+    /// The checker went up or down (`None`: only the weight changed).
+    pub transition: Option<Transition>,
+    /// MISC_CHECK with misc_dynamic: the weight it asks for changed
+    /// (`Up` = back to the configured weight).
+    pub weight: Option<MiscResult>,
     /// Why the last check failed (for the log), on a transition to down.
     pub reason: Option<String>,
 }
@@ -76,14 +81,34 @@ pub fn checkers(cfg: &LvsConfig) -> Result<Vec<CheckerTask>, BuildError> {
 /// dropped.
 pub async fn run_checker(task: CheckerTask, origin: Instant, reports: mpsc::Sender<Report>) {
     let mut state = CheckerState::new(task.timing, origin.elapsed(), fastrand::f64());
+    let mut last_weight = MiscResult::Up;
     loop {
         tokio::time::sleep_until(origin + state.next_run()).await;
-        let result = task.probe.run().await;
+        let result = task.probe.run_with_weight().await;
         let reason = result.as_ref().err().map(ToString::to_string);
-        if let Some(transition) = state.record(origin.elapsed(), result.is_ok()) {
+        // keepalived: a dynamic weight is applied whenever the exit status
+        // changes, independently of the up/down retries.
+        let weight = match result {
+            Ok(Some(asked)) if asked != last_weight => {
+                last_weight = asked;
+                Some(asked)
+            }
+            _ => None,
+        };
+        let transition = state.record(origin.elapsed(), result.is_ok());
+        // keepalived: a failed MISC_CHECK gives back its dynamic weight.
+        let weight = match transition {
+            Some(Transition::Down { .. }) if last_weight != MiscResult::Up => {
+                last_weight = MiscResult::Up;
+                Some(MiscResult::Up)
+            }
+            _ => weight,
+        };
+        if transition.is_some() || weight.is_some() {
             let report = Report {
                 id: task.id,
                 transition,
+                weight,
                 reason,
             };
             if reports.send(report).await.is_err() {
@@ -136,7 +161,10 @@ impl Aggregator {
     /// Applies a report; returns `(vs, rs, alive)` when the real server's liveness
     /// changed.
     pub fn apply(&mut self, report: &Report) -> Option<(usize, usize, bool)> {
-        let up = report.transition == Transition::Up;
+        let up = match report.transition? {
+            Transition::Up => true,
+            Transition::Down { .. } => false,
+        };
         let server = self.servers.get_mut(&(report.id.vs, report.id.rs))?;
         server
             .update(report.id.checker, up)

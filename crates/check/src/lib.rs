@@ -17,14 +17,14 @@
 //! * Every timeout is a total deadline for the whole check; keepalived restarts
 //!   its timer on each read or write (bugs #1817/#1822), so a trickling server
 //!   never fails there.
-//! * Not yet implemented: SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK,
-//!   MISC_CHECK, FILE_CHECK, BFD_CHECK — such a checker is built as
+//! * Not yet implemented: FILE_CHECK, BFD_CHECK — such a checker is built as
 //!   [`probe::ProbeKind::Unsupported`] and always fails (so the real server is
 //!   never wrongly reported up).
 //! * `regex` uses the `regex` crate on the first [`http::REGEX_BODY_CAP`] bytes of
 //!   the body, not PCRE2 on keepalived's 4 KiB sliding buffer; the PCRE2 options
 //!   without an equivalent are ignored.
 
+pub mod checks;
 pub mod driver;
 pub mod engine;
 pub mod genhash;

@@ -19,6 +19,9 @@ use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
+use crate::checks::{
+    MiscResult, MiscScript, UdpCheck, dns_check, misc_check, ping_check, smtp_check, udp_check,
+};
 use crate::http::{self, ResponseError, ResponseReader, STATUS_CODE_MAX, STATUS_CODE_MIN};
 use crate::tls::TlsSettings;
 
@@ -92,6 +95,8 @@ pub enum CheckError {
     Digest { got: String },
     #[error("regex match failed")]
     Regex,
+    #[error("{0}")]
+    Protocol(String),
     #[error("{0} is not implemented by this checker process")]
     Unsupported(&'static str),
 }
@@ -242,6 +247,22 @@ pub struct HttpCheck {
 pub enum ProbeKind {
     Tcp,
     Http(HttpCheck),
+    /// SMTP_CHECK with its HELO name.
+    Smtp {
+        helo_name: String,
+    },
+    /// DNS_CHECK.
+    Dns {
+        query_type: String,
+        name: String,
+    },
+    Udp(UdpCheck),
+    Ping,
+    /// MISC_CHECK.
+    Misc {
+        script: MiscScript,
+        dynamic: bool,
+    },
     /// A checker kind this process cannot run (yet); it always fails.
     Unsupported(&'static str),
 }
@@ -291,25 +312,84 @@ impl Probe {
                     (true, None) => return Err(BuildError::NoTls),
                 },
             }),
+            CheckerKind::Smtp { helo_name, .. } => ProbeKind::Smtp {
+                // keepalived's SMTP_DEFAULT_HELO.
+                helo_name: helo_name.clone().unwrap_or_else(|| "localhost".into()),
+            },
+            CheckerKind::Dns { query_type, name } => ProbeKind::Dns {
+                query_type: query_type.clone(),
+                name: name.clone(),
+            },
+            CheckerKind::Udp {
+                payload,
+                require_reply,
+                reply,
+                min_reply_length,
+                max_reply_length,
+            } => ProbeKind::Udp(UdpCheck {
+                payload: payload.clone().unwrap_or_default(),
+                require_reply: *require_reply,
+                reply: reply.clone(),
+                min_reply_length: *min_reply_length,
+                max_reply_length: *max_reply_length,
+            }),
+            CheckerKind::Ping => ProbeKind::Ping,
+            CheckerKind::Misc {
+                script, dynamic, ..
+            } => ProbeKind::Misc {
+                script: MiscScript::of(script),
+                dynamic: *dynamic,
+            },
             other => ProbeKind::Unsupported(other.keyword()),
+        };
+        let timing = crate::engine::Timing::of(checker);
+        let timeout = match &checker.kind {
+            // keepalived: misc_timeout, else the delay_loop.
+            CheckerKind::Misc { timeout_secs, .. } if *timeout_secs > 0 => {
+                Duration::from_secs(u64::from(*timeout_secs))
+            }
+            CheckerKind::Misc { .. } => timing.delay_loop,
+            _ => timing.timeout,
         };
         Ok(Probe {
             target: Target::of(&checker.common, rs),
             kind,
-            timeout: crate::engine::Timing::of(checker).timeout,
+            timeout,
         })
     }
 
     /// Runs one check under the total deadline.
     pub async fn run(&self) -> Result<(), CheckError> {
+        self.run_with_weight().await.map(|_| ())
+    }
+
+    /// Runs one check; a MISC_CHECK also says which weight it asks for.
+    pub async fn run_with_weight(&self) -> Result<Option<MiscResult>, CheckError> {
+        if let ProbeKind::Udp(udp) = &self.kind {
+            // Silence until the deadline is an answer here, not a failure.
+            return udp_check(&self.target, udp, self.timeout)
+                .await
+                .map(|()| None);
+        }
         match tokio::time::timeout(self.timeout, self.run_unbounded()).await {
             Ok(result) => result,
             Err(_) => Err(CheckError::Timeout(self.timeout)),
         }
     }
 
-    async fn run_unbounded(&self) -> Result<(), CheckError> {
+    async fn run_unbounded(&self) -> Result<Option<MiscResult>, CheckError> {
         match &self.kind {
+            ProbeKind::Misc { script, dynamic } => misc_check(script, *dynamic).await.map(Some),
+            _ => self.run_connection().await.map(|()| None),
+        }
+    }
+
+    async fn run_connection(&self) -> Result<(), CheckError> {
+        match &self.kind {
+            ProbeKind::Misc { .. } | ProbeKind::Udp(_) => Ok(()),
+            ProbeKind::Smtp { helo_name } => smtp_check(&self.target, helo_name).await,
+            ProbeKind::Dns { query_type, name } => dns_check(&self.target, name, query_type).await,
+            ProbeKind::Ping => ping_check(&self.target).await,
             ProbeKind::Tcp => tcp_check(&self.target).await,
             ProbeKind::Http(http) => {
                 // keepalived checks the urls one after the other; all must pass.

@@ -301,7 +301,7 @@ async fn driver_reports_down_after_retries_and_up_when_restored() {
         let report = driver::next_report(&mut reports, limit)
             .await
             .expect("first result");
-        assert_eq!(report.transition, Transition::Up);
+        assert_eq!(report.transition, Some(Transition::Up));
         assert_eq!(aggregator.apply(&report), None);
     }
 
@@ -311,7 +311,7 @@ async fn driver_reports_down_after_retries_and_up_when_restored() {
     let report = driver::next_report(&mut reports, limit)
         .await
         .expect("down");
-    assert_eq!(report.transition, Transition::Down { retries: 2 });
+    assert_eq!(report.transition, Some(Transition::Down { retries: 2 }));
     assert!(
         stopped.elapsed() >= Duration::from_millis(120),
         "{:?}",
@@ -327,7 +327,7 @@ async fn driver_reports_down_after_retries_and_up_when_restored() {
     // Restored: up again, the real server once both checkers are.
     server.resume().await;
     let first = driver::next_report(&mut reports, limit).await.expect("up");
-    assert_eq!(first.transition, Transition::Up);
+    assert_eq!(first.transition, Some(Transition::Up));
     assert_eq!(aggregator.apply(&first), None);
     let second = driver::next_report(&mut reports, limit).await.expect("up");
     assert_eq!(aggregator.apply(&second), Some((0, 0, true)));
@@ -338,7 +338,7 @@ async fn driver_reports_down_after_retries_and_up_when_restored() {
         .await
         .expect("digest down");
     assert_eq!(report.id, id);
-    assert_eq!(report.transition, Transition::Down { retries: 2 });
+    assert_eq!(report.transition, Some(Transition::Down { retries: 2 }));
     assert!(
         report
             .reason
