@@ -601,3 +601,21 @@ fn instance_waits_in_fault_for_a_source_address() {
         "{log}"
     );
 }
+
+#[test]
+fn vmac_deleted_by_hand_is_recreated_and_mastership_resumes() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("vmac");
+    let text = config(150, "    use_vmac").replace(&format!("{VIP} dev eth0"), VIP);
+    let a = start(&mut lab, "a", Daemon::Ours, &text);
+    wait_vip(&lab, "a", "vrrp.51", VIP, WAIT).expect("a MASTER on its VMAC");
+    lab.exec("a", &["ip", "link", "del", "vrrp.51"])
+        .expect("delete the VMAC");
+    wait_log(&mut lab, &a, "was deleted - recreating it", WAIT).expect("recreated");
+    wait_vip(&lab, "a", "vrrp.51", VIP, WAIT).expect("MASTER again on the new VMAC");
+    let log = a.log_text();
+    assert!(log.contains("(VI_1) Entering FAULT STATE"), "{log}");
+    assert!(!log.contains("receive error"), "{log}");
+}

@@ -227,7 +227,7 @@ pub struct VrrpRuntime {
     timers: BTreeSet<(Timestamp, usize)>,
     scheduled: Vec<Option<Timestamp>>,
     /// VMACs we created (deleted again on stop).
-    vmacs: Vec<IfRef>,
+    vmacs: Vec<(IfRef, VmacSpec)>,
     sysctls: SysctlChanges,
     /// `static_ipaddress` (set at start, removed at stop, as keepalived).
     static_addresses: Vec<(linux::addr::AddressSpec, String)>,
@@ -566,7 +566,7 @@ impl VrrpRuntime {
                 inst.name, created.link.name
             );
             if created.created {
-                self.vmacs.push(created.link.if_ref());
+                self.vmacs.push((created.link.if_ref(), spec.clone()));
             }
             links.vip_default = created.link.if_ref();
             links.vip_default_mac = created.link.mac.or(Some(spec.mac()));
@@ -1233,21 +1233,11 @@ impl VrrpRuntime {
 
     async fn on_link_event(&mut self, event: LinkEvent) {
         match event {
-            LinkEvent::LinkDown { ifindex, name } | LinkEvent::LinkDeleted { ifindex, name } => {
-                self.track_link(ifindex, false).await;
-                for i in self.instances_on_link(ifindex) {
-                    let newly_down = self
-                        .down_links
-                        .get_mut(i)
-                        .is_some_and(|set| set.insert(ifindex) && set.len() == 1);
-                    if newly_down {
-                        if let Some(inst) = self.instances.get(i) {
-                            info!("({}) Interface {name} is down - entering FAULT", inst.name);
-                        }
-                        self.feed(i, Input::InterfaceDown).await;
-                    }
-                }
+            LinkEvent::LinkDeleted { ifindex, name } => {
+                self.link_down(ifindex, &name).await;
+                self.recreate_vmac(ifindex).await;
             }
+            LinkEvent::LinkDown { ifindex, name } => self.link_down(ifindex, &name).await,
             LinkEvent::LinkUp { ifindex, name } => {
                 self.track_link(ifindex, true).await;
                 for i in self.instances_on_link(ifindex) {
@@ -1414,6 +1404,101 @@ impl VrrpRuntime {
         }
     }
 
+    /// An interface went down or away: its instances enter FAULT.
+    async fn link_down(&mut self, ifindex: u32, name: &str) {
+        self.track_link(ifindex, false).await;
+        for i in self.instances_on_link(ifindex) {
+            let newly_down = self
+                .down_links
+                .get_mut(i)
+                .is_some_and(|set| set.insert(ifindex) && set.len() == 1);
+            if newly_down {
+                if let Some(inst) = self.instances.get(i) {
+                    info!("({}) Interface {name} is down - entering FAULT", inst.name);
+                }
+                self.feed(i, Input::InterfaceDown).await;
+            }
+        }
+    }
+
+    /// keepalived recreates a VMAC of its own that was deleted from outside. The new
+    /// link has a new index: the instances, their VIPs and routes and the socket pool
+    /// move to it, and the instances leave FAULT once nothing else is down.
+    async fn recreate_vmac(&mut self, old: u32) {
+        let Some(position) = self.vmacs.iter().position(|(link, _)| link.index == old) else {
+            return;
+        };
+        let (old_link, spec) = self.vmacs.remove(position);
+        info!(
+            "VMAC interface {} was deleted - recreating it",
+            old_link.name
+        );
+        let created = match self.netlink.create_vmac(&spec, &mut self.sysctls).await {
+            Ok(created) => created,
+            Err(e) => {
+                error!("cannot recreate VMAC {}: {e}", spec.name);
+                return;
+            }
+        };
+        let new_link = created.link.if_ref();
+        let mac = created.link.mac.unwrap_or(spec.mac());
+        self.vmacs.push((new_link.clone(), spec));
+        self.link_names
+            .insert(new_link.index, new_link.name.clone());
+        let mut moved = Vec::new();
+        for (i, inst) in self.instances.iter_mut().enumerate() {
+            let mut touched = false;
+            if inst.xmit.index == old {
+                inst.xmit = new_link.clone();
+                touched = true;
+            }
+            for vip in inst.addresses.iter_mut().filter(|v| v.spec.ifindex == old) {
+                vip.spec.ifindex = new_link.index;
+                vip.ifname.clone_from(&new_link.name);
+                vip.mac = mac;
+                touched = true;
+            }
+            for route in inst.routes.iter_mut().filter(|r| r.ifindex == Some(old)) {
+                route.ifindex = Some(new_link.index);
+            }
+            if touched {
+                moved.push(i);
+            }
+        }
+        for p in 0..self.pools.len() {
+            let Some(pool) = self.pools.get(p) else {
+                continue;
+            };
+            if pool.key.ifindex != old {
+                continue;
+            }
+            let key = PoolKey {
+                ifindex: new_link.index,
+                ..pool.key.clone()
+            };
+            match net::open(&key, &new_link, None) {
+                Ok(socket) => {
+                    net::spawn_receiver(p, socket.clone(), self.events_tx.clone());
+                    if let Some(pool) = self.pools.get_mut(p) {
+                        pool.key = key;
+                        pool.interface = new_link.clone();
+                        pool.socket = socket;
+                    }
+                }
+                Err(e) => error!("cannot reopen the VRRP socket on {}: {e}", new_link.name),
+            }
+        }
+        for i in moved {
+            let now_clear = self
+                .down_links
+                .get_mut(i)
+                .is_some_and(|set| set.remove(&old) && set.is_empty());
+            if now_clear {
+                self.feed(i, Input::InterfaceUp).await;
+            }
+        }
+    }
+
     /// `track_interface`: the interface's status as a tracker input.
     async fn track_link(&mut self, ifindex: u32, up: bool) {
         if up {
@@ -1531,7 +1616,7 @@ impl VrrpRuntime {
                 );
             }
         }
-        for vmac in std::mem::take(&mut self.vmacs) {
+        for (vmac, _) in std::mem::take(&mut self.vmacs) {
             if let Err(e) = self.netlink.delete_link(vmac.index).await {
                 warn!("cannot delete VMAC {}: {e}", vmac.name);
             }

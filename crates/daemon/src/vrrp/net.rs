@@ -35,6 +35,17 @@ pub enum PoolSocket {
     V6(Arc<VrrpSocketV6>),
 }
 
+impl PoolSocket {
+    /// Whether only the receive task still holds the socket (its pool moved on, e.g.
+    /// to a recreated VMAC).
+    fn is_orphaned(&self) -> bool {
+        match self {
+            PoolSocket::V4(s) => Arc::strong_count(s) == 1,
+            PoolSocket::V6(s) => Arc::strong_count(s) == 1,
+        }
+    }
+}
+
 /// One pool: its socket and the instances on it by VRID.
 #[derive(Debug)]
 pub struct Pool {
@@ -149,6 +160,9 @@ pub fn spawn_receiver(pool: usize, socket: PoolSocket, events: UnboundedSender<N
                 },
                 Err(error) => NetEvent::ReceiveError { pool, error },
             };
+            if socket.is_orphaned() {
+                return;
+            }
             let failed = matches!(event, NetEvent::ReceiveError { .. });
             if events.send(event).is_err() {
                 return;
