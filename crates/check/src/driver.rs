@@ -179,3 +179,32 @@ pub async fn next_report(reports: &mut mpsc::Receiver<Report>, limit: Duration) 
         .ok()
         .flatten()
 }
+
+/// Applies a report to the IPVS runtime: real-server liveness (all checkers
+/// up) and MISC_CHECK dynamic weights. Returns whether anything changed; the
+/// caller then runs [`lvs::Lvs::sync`] (and reads its quorum changes).
+pub fn apply(aggregator: &mut Aggregator, report: &Report, lvs: &mut lvs::Lvs) -> bool {
+    let mut changed = false;
+    if let Some(weight) = report.weight {
+        let weight = match weight {
+            MiscResult::UpWithWeight(weight) => Some(i64::from(weight)),
+            MiscResult::Up => {
+                let cfg = lvs.config();
+                cfg.virtual_servers.get(report.id.vs).and_then(|vs| {
+                    vs.real_servers
+                        .get(report.id.rs)
+                        .map(|rs| lvs::health::configured_weight(vs, rs))
+                })
+            }
+        };
+        if let Some(weight) = weight {
+            lvs.set_weight(report.id.vs, report.id.rs, weight);
+            changed = true;
+        }
+    }
+    if let Some((vs, rs, alive)) = aggregator.apply(report) {
+        lvs.set_alive(vs, rs, alive);
+        changed = true;
+    }
+    changed
+}
