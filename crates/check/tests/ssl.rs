@@ -13,6 +13,16 @@ use config::model::lvs::{HttpProtocol, SslConfig, Url};
 use support::{Mode, Nginx, PAGE, Responder};
 
 fn ssl_probe(addr: SocketAddr, ssl: Option<&SslConfig>, url: Url, timeout: Duration) -> Probe {
+    sni_probe(addr, ssl, url, timeout, true)
+}
+
+fn sni_probe(
+    addr: SocketAddr,
+    ssl: Option<&SslConfig>,
+    url: Url,
+    timeout: Duration,
+    sni: bool,
+) -> Probe {
     Probe {
         target: Target::new(addr),
         kind: ProbeKind::Http(HttpCheck {
@@ -21,7 +31,7 @@ fn ssl_probe(addr: SocketAddr, ssl: Option<&SslConfig>, url: Url, timeout: Durat
             virtualhost: Some("check.test".into()),
             tls: Some(TlsSettings {
                 config: client_config(ssl).expect("tls config"),
-                sni: true,
+                sni,
             }),
         }),
         timeout,
@@ -94,6 +104,18 @@ async fn ssl_get_against_nginx() {
         matches!(result, Err(CheckError::Digest { .. })),
         "{result:?}"
     );
+    // SNI carries the virtualhost only with enable_sni.
+    let sni_url = Url {
+        path: "/sni".into(),
+        regex: Some("sni=check.test;".into()),
+        ..Url::default()
+    };
+    sni_probe(addr, None, sni_url.clone(), timeout, true)
+        .run()
+        .await
+        .expect("SNI sent");
+    let result = sni_probe(addr, None, sni_url, timeout, false).run().await;
+    assert!(matches!(result, Err(CheckError::Regex)), "{result:?}");
     // Stopped, then restored.
     nginx.stop();
     let result = ssl_probe(addr, None, page_url(), timeout).run().await;

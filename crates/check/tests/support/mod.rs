@@ -250,7 +250,8 @@ impl Nginx {
             format!(
                 "server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {d}/cert.pem; \
                  ssl_certificate_key {d}/key.pem; root {d}/www; \
-                 location = /teapot {{ return 418; }} }}"
+                 location = /teapot {{ return 418; }} \
+                 location = /sni {{ return 200 \"sni=$ssl_server_name;\"; }} }}"
             )
         });
         let conf = format!(
