@@ -431,6 +431,17 @@ pub async fn fetch(options: &Options) -> (String, String) {
     (out, err)
 }
 
+/// Whether keepalived's command line asks for genhash mode (keepalived
+/// `main.c`: program name `genhash`, or `-T`/`--genhash` as the first option).
+pub fn is_genhash_invocation(args: &[String]) -> bool {
+    let program_is_genhash = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .is_some_and(|name| name == "genhash");
+    let first_option = args.get(1).map(String::as_str);
+    program_is_genhash || matches!(first_option, Some("-T" | "--genhash"))
+}
+
 /// The genhash program: `args[0]` is the program name; a leading `-T` or
 /// `--genhash` (keepalived's genhash mode) is skipped. Returns the exit code.
 pub fn main(args: &[String]) -> i32 {
@@ -524,6 +535,15 @@ mod tests {
             parse(&args(&["-s", "::1", "-p", "1", "-u", "/", "-t", "-1"])),
             Err(UsageError::Message("invalid timeout '-1'".into()))
         );
+    }
+
+    #[test]
+    fn genhash_invocations() {
+        assert!(is_genhash_invocation(&args(&["/usr/bin/genhash", "-s"])));
+        assert!(is_genhash_invocation(&args(&["keepalived", "-T", "-s"])));
+        assert!(is_genhash_invocation(&args(&["keepalived", "--genhash"])));
+        assert!(!is_genhash_invocation(&args(&["keepalived", "-D", "-T"])));
+        assert!(!is_genhash_invocation(&args(&["keepalived"])));
     }
 
     #[test]
