@@ -619,3 +619,48 @@ fn vmac_deleted_by_hand_is_recreated_and_mastership_resumes() {
     assert!(log.contains("(VI_1) Entering FAULT STATE"), "{log}");
     assert!(!log.contains("receive error"), "{log}");
 }
+
+#[test]
+fn track_file_value_times_weight_moves_mastership() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("tfil");
+    let dir = lab.node("a").expect("a").dir.clone();
+    let file = dir.join("prio");
+    let config_a = format!(
+        "track_file prio {{
+    file {}
+    weight -10
+    init_file 0 overwrite
+}}
+{}",
+        file.display(),
+        config(150, "    track_file {\n        prio\n    }")
+    );
+    let a = start(&mut lab, "a", Daemon::Ours, &config_a);
+    let b = start(&mut lab, "b", Daemon::Ours, &config(100, ""));
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a MASTER with value 0");
+    assert_eq!(std::fs::read_to_string(&file).ok().as_deref(), Some("0\n"));
+    wait_log(&mut lab, &b, "(VI_1) Entering BACKUP STATE (init)", WAIT).expect("b BACKUP");
+    // 150 + 6 × (−10) = 90 < 100: b preempts.
+    std::fs::write(&file, "6\n").expect("write value");
+    wait_log(
+        &mut lab,
+        &a,
+        "(VI_1) Changing effective priority from 150 to 90",
+        WAIT,
+    )
+    .expect("priority follows the file");
+    wait_vip(&lab, "b", "eth0", VIP, WAIT).expect("b preempts");
+    // The file disappears: value 0, priority 150 again, a preempts back.
+    std::fs::remove_file(&file).expect("rm");
+    wait_log(
+        &mut lab,
+        &a,
+        "(VI_1) Changing effective priority from 90 to 150",
+        WAIT,
+    )
+    .expect("priority back");
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a preempts back");
+}

@@ -63,6 +63,8 @@ pub struct Instance {
     pub tracked_scripts: Vec<usize>,
     /// `track_interface`: interface indices.
     pub tracked_links: Vec<u32>,
+    /// `track_file`: indices into the configuration's `track_file`s.
+    pub tracked_files: Vec<usize>,
     /// `virtual_routes`, set with the VIPs.
     pub routes: Vec<super::routes::RouteSpec>,
     /// `virtual_rules`, set with the VIPs (after the routes).
@@ -77,6 +79,8 @@ pub const NO_SOURCE_TRACKER: u32 = 0x7fff_ffff;
 
 /// Tracker ids: scripts use their index, interfaces this bit plus their ifindex.
 pub const INTERFACE_TRACKER: u32 = 0x8000_0000;
+/// Tracker ids of `track_file`s: this bit plus their index.
+pub const FILE_TRACKER: u32 = 0x4000_0000;
 
 impl Instance {
     pub fn is_unicast(&self) -> bool {
@@ -327,6 +331,7 @@ pub fn build(
         notify: inst.notify.clone(),
         tracked_scripts: Vec::new(),
         tracked_links: Vec::new(),
+        tracked_files: Vec::new(),
         routes: Vec::new(),
         rules: Vec::new(),
         awaiting_source,

@@ -24,6 +24,7 @@ pub mod net;
 pub mod routes;
 pub mod rules;
 pub mod scripts;
+pub mod trackfile;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
@@ -243,6 +244,8 @@ pub struct VrrpRuntime {
     fifos: Vec<fifo::NotifyFifo>,
     /// `vrrp_startup_delay`: the routers start this long after the runtime.
     startup_delay: std::time::Duration,
+    /// Current value of every `track_file`.
+    file_values: Vec<i64>,
     /// Current result of every `vrrp_script` (for routers rebuilt later).
     script_up: Vec<bool>,
     /// Interfaces that are down now.
@@ -292,6 +295,7 @@ impl VrrpRuntime {
             link_names: HashMap::new(),
             static_rules: Vec::new(),
             script_up: Vec::new(),
+            file_values: Vec::new(),
             links_down: HashSet::new(),
             fifos: Vec::new(),
             startup_delay: config.global.vrrp_startup_delay,
@@ -336,6 +340,29 @@ impl VrrpRuntime {
             .collect();
 
         runtime.script_up = script_initial.clone();
+        // track_file: initialise, read, watch.
+        let mut watched = Vec::new();
+        runtime.file_values = config
+            .vrrp
+            .track_files
+            .iter()
+            .enumerate()
+            .map(|(index, tf)| {
+                let Some(path) = tf.path.as_ref().map(std::path::PathBuf::from) else {
+                    return 0;
+                };
+                trackfile::init_file(&path, tf.init);
+                let initial = trackfile::read_value(&path).unwrap_or(0);
+                watched.push(trackfile::Watched {
+                    index,
+                    path,
+                    initial,
+                });
+                initial
+            })
+            .collect();
+        trackfile::spawn_watch(watched, runtime.events_tx.clone());
+        let file_values = runtime.file_values.clone();
         runtime.links_down = host
             .links
             .iter()
@@ -347,7 +374,7 @@ impl VrrpRuntime {
         let mut routers: HashMap<String, (usize, Router)> = HashMap::new();
         for inst in &config.vrrp.instances {
             match runtime
-                .build_instance(inst, config, &mut host, &script_initial)
+                .build_instance(inst, config, &mut host, &script_initial, &file_values)
                 .await
             {
                 Ok((instance, router)) => {
@@ -532,6 +559,7 @@ impl VrrpRuntime {
         config: &config::Config,
         host: &mut HostInterfaces,
         script_initial: &[bool],
+        file_values: &[i64],
     ) -> Result<(Instance, Router), RunError> {
         let fail = |reason: String| RunError::Instance {
             name: inst.name.clone(),
@@ -607,6 +635,27 @@ impl VrrpRuntime {
                 },
             });
             instance.tracked_scripts.push(index);
+        }
+        for tracked in &inst.track_files {
+            let Some(index) = config
+                .vrrp
+                .track_files
+                .iter()
+                .position(|f| f.name == tracked.name)
+            else {
+                continue;
+            };
+            let id = TrackerId(instance::FILE_TRACKER | u32::try_from(index).unwrap_or(0));
+            if trackers.iter().any(|t: &TrackerConfig| t.id == id) {
+                continue;
+            }
+            trackers.push(TrackerConfig {
+                id,
+                weight: tracked.weight,
+                reverse: tracked.reverse,
+                initial: TrackerStatus::Value(file_values.get(index).copied().unwrap_or(0)),
+            });
+            instance.tracked_files.push(index);
         }
         for tracked in &inst.track_interfaces {
             let Some(link) = host.links.iter().find(|l| l.name == tracked.name) else {
@@ -1146,6 +1195,29 @@ impl VrrpRuntime {
                 );
             }
             NetEvent::Link(event) => self.on_link_event(event).await,
+            NetEvent::TrackFile { index, value } => {
+                if let Some(slot) = self.file_values.get_mut(index) {
+                    *slot = value;
+                }
+                let id = TrackerId(instance::FILE_TRACKER | u32::try_from(index).unwrap_or(0));
+                let tracking: Vec<usize> = self
+                    .instances
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, inst)| inst.tracked_files.contains(&index))
+                    .map(|(i, _)| i)
+                    .collect();
+                for i in tracking {
+                    self.feed(
+                        i,
+                        Input::Tracker {
+                            id,
+                            status: TrackerStatus::Value(value),
+                        },
+                    )
+                    .await;
+                }
+            }
             NetEvent::Script { index, up } => {
                 if let Some(slot) = self.script_up.get_mut(index) {
                     *slot = up;
@@ -1365,6 +1437,17 @@ impl VrrpRuntime {
                 .retain(|t| t.id != TrackerId(instance::NO_SOURCE_TRACKER));
             // The new router starts from the trackers' current status.
             for tracker in &mut config.trackers {
+                if tracker.id.0 & instance::INTERFACE_TRACKER == 0
+                    && tracker.id.0 & instance::FILE_TRACKER != 0
+                {
+                    let index = usize::try_from(tracker.id.0 & !instance::FILE_TRACKER).ok();
+                    let value = index
+                        .and_then(|i| self.file_values.get(i))
+                        .copied()
+                        .unwrap_or(0);
+                    tracker.initial = TrackerStatus::Value(value);
+                    continue;
+                }
                 let up = if tracker.id.0 & instance::INTERFACE_TRACKER != 0 {
                     !self
                         .links_down

@@ -73,6 +73,11 @@ pub enum NetEvent {
         index: usize,
         up: bool,
     },
+    /// A `track_file` (by index in the configuration) has a new value.
+    TrackFile {
+        index: usize,
+        value: i64,
+    },
 }
 
 /// Opens the socket pair of a pool.

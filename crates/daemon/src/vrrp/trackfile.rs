@@ -1,0 +1,167 @@
+//! `track_file`: an integer read from a file, watched with inotify (keepalived
+//! `trackers/track_file.c`). The directory is watched, so creating, rewriting,
+//! moving or deleting the file is seen; a missing or empty file reads as 0, a
+//! number that does not fit is ignored (keepalived logs "Invalid number").
+//! The value goes to the state machine as `TrackerStatus::Value`; it applies the
+//! weight (`value × weight`, weight 0 = FAULT on non-zero).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+use tokio::sync::mpsc::UnboundedSender;
+use tracing::{info, warn};
+
+use super::net::NetEvent;
+
+/// `init_file [VALUE] [overwrite]`: write the value unless the file exists (or always
+/// with `overwrite`), before the first read.
+pub fn init_file(path: &Path, init: Option<(i32, bool)>) {
+    let Some((value, overwrite)) = init else {
+        return;
+    };
+    if path.exists() && !overwrite {
+        return;
+    }
+    if let Err(e) = std::fs::write(path, format!("{value}\n")) {
+        warn!("Unable to initialise track file {}: {e}", path.display());
+    }
+}
+
+/// C `strtol(text, NULL, 0)`: leading blanks, a sign, `0x` hex / `0` octal / decimal,
+/// stopping at the first other character; no digits gives 0.
+pub fn strtol(text: &str) -> Option<i64> {
+    let t = text.trim_start();
+    let (negative, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, t.get(1..).unwrap_or("")),
+        Some(b'+') => (false, t.get(1..).unwrap_or("")),
+        _ => (false, t),
+    };
+    let (radix, digits) = if let Some(rest) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X"))
+    {
+        (16, rest)
+    } else if t.len() > 1 && t.starts_with('0') {
+        (8, t.get(1..).unwrap_or(""))
+    } else {
+        (10, t)
+    };
+    let end = digits
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(digits.len());
+    let digits = digits.get(..end).unwrap_or("");
+    if digits.is_empty() {
+        return Some(0);
+    }
+    let value = i64::from_str_radix(digits, radix).ok()?;
+    Some(if negative { -value } else { value })
+}
+
+/// The file's value now: `None` when it is out of range (keep the previous one).
+pub fn read_value(path: &Path) -> Option<i64> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Some(0);
+    };
+    let text = String::from_utf8_lossy(bytes.get(..127).unwrap_or(&bytes)).into_owned();
+    match strtol(&text) {
+        Some(v) if v >= i64::from(i32::MIN) && v <= i64::from(i32::MAX) + 1 => Some(v),
+        _ => {
+            info!("Invalid number read from {} - ignoring", path.display());
+            None
+        }
+    }
+}
+
+/// One watched file.
+#[derive(Debug, Clone)]
+pub struct Watched {
+    pub index: usize,
+    pub path: PathBuf,
+    pub initial: i64,
+}
+
+/// Watches the files from one thread with a blocking inotify read (registering the
+/// descriptor with tokio would need `unsafe`); every change of value is sent as
+/// [`NetEvent::TrackFile`]. The thread ends when the event loop is gone.
+pub fn spawn_watch(files: Vec<Watched>, events: UnboundedSender<NetEvent>) {
+    if files.is_empty() {
+        return;
+    }
+    let inotify = match Inotify::init(InitFlags::IN_CLOEXEC) {
+        Ok(i) => i,
+        Err(e) => {
+            warn!("cannot watch track files: {e}");
+            return;
+        }
+    };
+    let mut watched = Vec::new();
+    for file in files {
+        let dir = file
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let Some(name) = file.path.file_name().map(OsString::from) else {
+            continue;
+        };
+        let flags =
+            AddWatchFlags::IN_CLOSE_WRITE | AddWatchFlags::IN_DELETE | AddWatchFlags::IN_MOVE;
+        match inotify.add_watch(&dir, flags) {
+            Ok(wd) => watched.push((wd, name, file.index, file.path, file.initial)),
+            Err(e) => warn!("cannot watch track file {}: {e}", file.path.display()),
+        }
+    }
+    let spawned = std::thread::Builder::new()
+        .name("track-files".into())
+        .spawn(move || {
+            loop {
+                let list = match inotify.read_events() {
+                    Ok(list) => list,
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    Err(e) => {
+                        warn!("track file watcher stopped: {e}");
+                        return;
+                    }
+                };
+                for event in &list {
+                    for (wd, name, index, path, last) in &mut watched {
+                        if *wd != event.wd || event.name.as_deref() != Some(name.as_os_str()) {
+                            continue;
+                        }
+                        let Some(value) = read_value(path) else {
+                            continue;
+                        };
+                        if value != *last {
+                            *last = value;
+                            let sent = events.send(NetEvent::TrackFile {
+                                index: *index,
+                                value,
+                            });
+                            if sent.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        warn!("cannot start the track file watcher: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strtol_like_c() {
+        assert_eq!(strtol("12\n"), Some(12));
+        assert_eq!(strtol("  -7 apples"), Some(-7));
+        assert_eq!(strtol("0x1f"), Some(31));
+        assert_eq!(strtol("010"), Some(8));
+        assert_eq!(strtol("0"), Some(0));
+        assert_eq!(strtol(""), Some(0));
+        assert_eq!(strtol("abc"), Some(0));
+        assert_eq!(strtol("99999999999999999999999"), None);
+    }
+}
