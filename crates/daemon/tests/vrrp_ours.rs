@@ -664,3 +664,62 @@ fn track_file_value_times_weight_moves_mastership() {
     .expect("priority back");
     wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a preempts back");
 }
+
+/// Sends hand-made VRRP packets from node b (python3 raw socket, TTL 255).
+const HOSTILE_SENDER: &str = r#"
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b'eth0')
+def csum(data):
+    if len(data) % 2:
+        data += b'\0'
+    total = sum(struct.unpack('!%dH' % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xffff) + (total >> 16)
+    return (~total) & 0xffff
+src, dst = socket.inet_aton('192.0.2.12'), socket.inet_aton('224.0.0.18')
+vip = socket.inet_aton('192.0.2.100')
+def v3(vrid, prio, addrs, good=True):
+    body = struct.pack('!BBBBHH', 0x31, vrid, prio, len(addrs), 50, 0) + b''.join(addrs)
+    pseudo = src + dst + struct.pack('!BBH', 0, 112, len(body))
+    c = csum(pseudo + body) if good else 0xdead
+    return body[:6] + struct.pack('!H', c) + body[8:]
+def v2(vrid, prio):
+    body = struct.pack('!BBBBBBH', 0x21, vrid, prio, 1, 0, 1, 0) + vip + b'\0' * 8
+    return body[:6] + struct.pack('!H', csum(body)) + body[8:]
+packets = [
+    v3(51, 255, [vip], good=False),   # bad checksum
+    b'\x31\x33',                      # truncated
+    v2(51, 255),                      # other VRRP version
+    v3(51, 255, []),                  # address list mismatch
+    v3(51, 255, [vip])[:-2],          # length mismatch
+    v3(52, 255, [vip]),               # a VRID nobody runs
+]
+for _ in range(5):
+    for p in packets:
+        s.sendto(p, ('224.0.0.18', 0))
+"#;
+
+#[test]
+fn hostile_adverts_do_not_move_mastership() {
+    if !can_run(false) || !lab::have_program("python3") {
+        return;
+    }
+    let mut lab = pair("hstl");
+    let a = start(&mut lab, "a", Daemon::Ours, &config(150, ""));
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a MASTER");
+    lab.exec("b", &["python3", "-c", HOSTILE_SENDER])
+        .expect("send packets");
+    // Each of the 5 × 5 malformed adverts for VRID 51 is refused and logged; the
+    // ones for VRID 52 are ignored (no instance).
+    wait_for("refusals logged", WAIT, common::POLL, || {
+        (a.log_text().matches("bad advert from 192.0.2.12").count() >= 25).then_some(())
+    })
+    .expect("malformed adverts are refused");
+    let log = a.log_text();
+    assert!(log.contains("checksum"), "{log}");
+    assert!(!log.contains("higher priority"), "{log}");
+    assert!(!log.contains("Entering BACKUP STATE\n"), "{log}");
+    assert!(has_vip(&lab, "a", "eth0", VIP), "a lost the VIP");
+}
