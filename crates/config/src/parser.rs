@@ -11,6 +11,8 @@
 //! report diagnostics. A missing parameter aborts the whole parse, as upstream does
 //! (`null_strvec()` exits with KEEPALIVED_EXIT_CONFIG).
 
+use std::rc::Rc;
+
 use crate::Config;
 use crate::diag::{Diagnostic, Diagnostics, Level};
 use crate::reader::{Line, Reader};
@@ -96,7 +98,14 @@ pub enum Pass {
 }
 
 /// A line as the reader handed it out, with the reader's current span at that time.
-pub type RecordedLine = (Line, Option<Span>);
+#[derive(Debug, Clone)]
+pub struct RecordedLine {
+    line: Rc<Line>,
+    span: Option<Span>,
+    /// Whether a word is `{` or `}`: a skipped block's lines without one change
+    /// nothing and are passed over without looking at them.
+    has_brace: bool,
+}
 
 /// Where lines come from: the reader (first pass), or the lines the first pass read
 /// (keepalived's later passes re-read its consolidated copy of the configuration).
@@ -191,12 +200,17 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn next_line(&mut self) -> Option<Line> {
+    /// The next line, shared with the record so that passes copy no lines.
+    fn next_line(&mut self) -> Option<Rc<Line>> {
         match &mut self.source {
             LineSource::Reader { reader, record } => {
-                let line = reader.next_line(self.diags)?;
+                let line = Rc::new(reader.next_line(self.diags)?);
                 if let Some(record) = record {
-                    record.push((line.clone(), reader.current_span()));
+                    record.push(RecordedLine {
+                        line: Rc::clone(&line),
+                        span: reader.current_span(),
+                        has_brace: line.words().any(|w| w == "{" || w == "}"),
+                    });
                 }
                 Some(line)
             }
@@ -205,10 +219,10 @@ impl<'a> Ctx<'a> {
                 next,
                 current,
             } => match lines.get(*next) {
-                Some((line, span)) => {
+                Some(recorded) => {
                     *next += 1;
-                    *current = *span;
-                    Some(line.clone())
+                    *current = recorded.span;
+                    Some(Rc::clone(&recorded.line))
                 }
                 None => {
                     *current = None;
@@ -648,7 +662,7 @@ impl<'a> Ctx<'a> {
                     let Some(next) = self.next_line() else {
                         break;
                     };
-                    let mut next = next;
+                    let mut next = Rc::unwrap_or_clone(next);
                     if need_block_start {
                         need_block_start = false;
                         if next.word(0) == Some("{") {
@@ -704,7 +718,9 @@ impl<'a> Ctx<'a> {
         need_block_start: bool,
     ) -> Result<bool, Abort> {
         let mut need_bob = need_block_start;
-        while let Some(line) = self.next_line() {
+        loop {
+            self.pass_over_plain_skipped_lines();
+            let Some(line) = self.next_line() else { break };
             if self.kw_level == 0 && self.skip == 0 {
                 self.diags.current_root_block = None;
             }
@@ -784,7 +800,7 @@ impl<'a> Ctx<'a> {
             let mut bob_needed = false;
             if keyword.sub.is_some() {
                 if line.tokens.last().is_some_and(|t| t.text == "{") {
-                    line.tokens.pop();
+                    Rc::make_mut(&mut line).tokens.pop();
                 } else {
                     bob_needed = true;
                 }
@@ -807,6 +823,28 @@ impl<'a> Ctx<'a> {
             }
         }
         Ok(false)
+    }
+
+    /// Inside a skipped block (when replaying), lines without a brace change nothing:
+    /// pass over them without copying or looking at them.
+    fn pass_over_plain_skipped_lines(&mut self) {
+        if self.skip <= 0 {
+            return;
+        }
+        if let LineSource::Replay {
+            lines,
+            next,
+            current,
+        } = &mut self.source
+        {
+            while let Some(recorded) = lines.get(*next) {
+                if recorded.has_brace {
+                    break;
+                }
+                *current = recorded.span;
+                *next += 1;
+            }
+        }
     }
 
     fn report_unknown(&mut self, line: &Line, tables: &[&'static [Keyword]]) {
