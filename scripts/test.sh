@@ -5,11 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
+# keepalived: the oracle and interop peer (and /usr/bin/genhash); frr: vrrpd interop;
+# nginx/openssl/dnsmasq/postfix: real servers for the health checkers.
 need=()
-for pkg in keepalived iproute2 tcpdump iputils-ping; do
+for pkg in keepalived iproute2 tcpdump iputils-ping frr nginx-light openssl dnsmasq-base postfix; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ((${#need[@]})); then
+    echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
+    echo "postfix postfix/mailname string localhost" | debconf-set-selections
     apt-get update -qq
     apt-get install -y -qq "${need[@]}" </dev/null
 fi
