@@ -723,3 +723,51 @@ fn hostile_adverts_do_not_move_mastership() {
     assert!(!log.contains("Entering BACKUP STATE\n"), "{log}");
     assert!(has_vip(&lab, "a", "eth0", VIP), "a lost the VIP");
 }
+
+#[test]
+fn sync_group_trackers_apply_to_every_member() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("sgtr");
+    let dir = lab.node("a").expect("a").dir.clone();
+    let flag = dir.join("healthy");
+    std::fs::write(&flag, "").expect("flag");
+    let text = format!(
+        "vrrp_script chk {{
+    script \"/usr/bin/test -f {}\"
+    interval 1
+}}
+vrrp_sync_group G {{
+    group {{
+        VI_1
+        VI_2
+    }}
+    track_script {{
+        chk
+    }}
+}}
+{}vrrp_instance VI_2 {{
+    version 3
+    interface eth0
+    virtual_router_id 52
+    priority 150
+    advert_int 0.5
+    virtual_ipaddress {{
+        192.0.2.200/24 dev eth0
+    }}
+}}
+",
+        flag.display(),
+        config(150, "")
+    );
+    let a = start(&mut lab, "a", Daemon::Ours, &text);
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("VI_1 MASTER");
+    wait_vip(&lab, "a", "eth0", "192.0.2.200/24", WAIT).expect("VI_2 MASTER");
+    std::fs::remove_file(&flag).expect("rm flag");
+    wait_no_vip(&lab, "a", "eth0", VIP, WAIT).expect("VI_1 released");
+    wait_no_vip(&lab, "a", "eth0", "192.0.2.200/24", WAIT).expect("VI_2 released");
+    let log = a.log_text();
+    assert!(log.contains("(VI_1) Entering FAULT STATE"), "{log}");
+    assert!(log.contains("(VI_2) Entering FAULT STATE"), "{log}");
+}

@@ -607,7 +607,16 @@ impl VrrpRuntime {
         }
         let mut instance = instance::build(inst, config, &links, host)?;
         let mut trackers = Vec::new();
-        for tracked in &inst.track_scripts {
+        // keepalived `sync_group_tracking_init()`: a sync group's trackers apply to
+        // every member, after the member's own.
+        let group = inst
+            .sync_group
+            .as_ref()
+            .and_then(|name| config.vrrp.sync_groups.iter().find(|g| &g.name == name));
+        let group_scripts = group.map(|g| g.track_scripts.as_slice()).unwrap_or(&[]);
+        let group_files = group.map(|g| g.track_files.as_slice()).unwrap_or(&[]);
+        let group_interfaces = group.map(|g| g.track_interfaces.as_slice()).unwrap_or(&[]);
+        for tracked in inst.track_scripts.iter().chain(group_scripts) {
             let Some(index) = config
                 .vrrp
                 .scripts
@@ -636,7 +645,7 @@ impl VrrpRuntime {
             });
             instance.tracked_scripts.push(index);
         }
-        for tracked in &inst.track_files {
+        for tracked in inst.track_files.iter().chain(group_files) {
             let Some(index) = config
                 .vrrp
                 .track_files
@@ -657,7 +666,7 @@ impl VrrpRuntime {
             });
             instance.tracked_files.push(index);
         }
-        for tracked in &inst.track_interfaces {
+        for tracked in inst.track_interfaces.iter().chain(group_interfaces) {
             let Some(link) = host.links.iter().find(|l| l.name == tracked.name) else {
                 warn!(
                     "({}) tracked interface {} does not exist - ignored",
