@@ -145,9 +145,15 @@ fn run(
             // Each domain's model comes from its own process's pass.
             config.global = std::mem::take(&mut pass_config.global);
             match pass {
-                Pass::Checker => config.lvs = pass_config.lvs,
-                Pass::Vrrp => config.vrrp = pass_config.vrrp,
-                Pass::Bfd => config.bfd = pass_config.bfd,
+                Pass::Checker => {
+                    config.lvs = pass_config.lvs;
+                    config.bfd.checker_tracked = pass_config.bfd.checker_tracked;
+                }
+                Pass::Vrrp => {
+                    config.vrrp = pass_config.vrrp;
+                    config.bfd.vrrp_tracked = pass_config.bfd.vrrp_tracked;
+                }
+                Pass::Bfd => config.bfd.instances = pass_config.bfd.instances,
                 Pass::Global | Pass::All => {}
             }
             if parsed.is_err() {

@@ -180,6 +180,12 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Which pass is being run (handlers whose keyword several processes read differently
+    /// act as the pass's process does).
+    pub fn pass(&self) -> Pass {
+        self.pass
+    }
+
     /// Sets which root keywords are active.
     pub fn set_pass(&mut self, pass: Pass) {
         self.pass = pass;

@@ -724,8 +724,11 @@ virtual_server 10.0.0.1 80 {
     );
     let checkers = &rs(vs(&loaded, 0), 0).checkers;
     assert_eq!(checkers.len(), 1);
+    // Reported pass by pass (checker, VRRP, BFD), as keepalived -t does.
+    let mut found = findings(&loaded);
+    found.sort_by_key(|(level, line)| (*line, *level));
     assert_eq!(
-        findings(&loaded),
+        found,
         vec![
             (Level::InvalidNumber, 8),
             (Level::GeneralError, 8),

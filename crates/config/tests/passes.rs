@@ -152,3 +152,68 @@ global_defs
         1
     );
 }
+
+#[test]
+fn an_abort_in_the_vrrp_pass_comes_after_the_checker_pass_and_before_the_bfd_pass() {
+    // keepalived -t: the checker pass reads the whole file (here a virtual_server after
+    // the aborting line, and the bfd_instance with the checker's handler), then the VRRP
+    // pass exits at the missing parameter; the BFD pass, which would object to the
+    // instance without a neighbour, never runs.
+    let text = "\
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 1
+    priority
+}
+virtual_server 10.0.0.1 80 {
+    bogus_vs_kw
+}
+global_defs {
+    bogus_global
+}
+bfd_instance b1 {
+    bogus_bfd
+}
+";
+    let l = load(text);
+    let mut expected = vec![
+        (Level::MissingParameter, 4),
+        (Level::UnknownKeyword, 7),
+        (Level::UnknownKeyword, 10),
+        (Level::UnknownKeyword, 13),
+    ];
+    expected.sort();
+    assert_eq!(flagged(&l), expected);
+    assert_eq!(l.exit_code(), 2);
+}
+
+#[test]
+fn bfd_session_keywords_are_read_only_in_the_bfd_pass() {
+    // `min_rx` without its value aborts only in the BFD pass (the checker and VRRP
+    // processes ignore it), so the checker and VRRP findings are all printed first.
+    let text = "\
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 1
+    bogus_vrrp
+    virtual_ipaddress {
+      10.0.0.1
+    }
+}
+bfd_instance b1 {
+    min_rx
+}
+virtual_server 10.0.0.1 80 {
+    bogus_vs
+}
+";
+    let l = load(text);
+    let mut expected = vec![
+        (Level::UnknownKeyword, 4),
+        (Level::MissingParameter, 10),
+        (Level::UnknownKeyword, 13),
+    ];
+    expected.sort();
+    assert_eq!(flagged(&l), expected);
+    assert_eq!(l.exit_code(), 2);
+}

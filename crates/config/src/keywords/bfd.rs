@@ -15,7 +15,7 @@ use crate::model::bfd::{
     BfdInstance, DEFAULT_IDLE_TX_US, DEFAULT_MIN_RX_US, DEFAULT_MIN_TX_US, DEFAULT_MULTIPLIER,
     MAX_NAME_LEN, VrrpTrackedBfd,
 };
-use crate::parser::{Ctx, HandlerResult, Keyword};
+use crate::parser::{Ctx, HandlerResult, Keyword, Pass};
 use crate::reader::Line;
 use crate::span::Span;
 
@@ -91,9 +91,19 @@ fn session<'c>(ctx: &'c mut Ctx<'_>) -> Option<&'c mut Session> {
 fn bfd_instance(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     let name = ctx.arg(line, 1)?.to_string();
     *scratch(ctx) = Scratch::default();
+    // keepalived: each process installs its own bfd_instance handler; in a combined
+    // pass (Pass::All) all three views are taken.
+    let (bfd_view, vrrp_view, checker_view) = match ctx.pass() {
+        Pass::All => (true, true, true),
+        Pass::Bfd => (true, false, false),
+        Pass::Vrrp => (false, true, false),
+        Pass::Checker => (false, false, true),
+        Pass::Global => (false, false, false),
+    };
 
     // BFD process (alloc_bfd).
-    if name.len() > MAX_NAME_LEN {
+    if !bfd_view {
+    } else if name.len() > MAX_NAME_LEN {
         ctx.report(
             Level::GeneralError,
             format!("BFD instance {name} name too long (maximum {MAX_NAME_LEN} characters) - ignoring it"),
@@ -120,10 +130,14 @@ fn bfd_instance(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     }
 
     // VRRP process (alloc_vrrp_tracked_bfd).
-    if name.len() > MAX_NAME_LEN {
+    if !vrrp_view {
+    } else if name.len() > MAX_NAME_LEN {
         ctx.report(Level::GeneralError, format!("BFD name {name} too long"));
     } else if ctx.cfg.bfd.vrrp_tracked.iter().any(|b| b.name == name) {
-        ctx.report(Level::GeneralError, format!("BFD {name} already specified"));
+        ctx.report(
+            Level::GeneralError,
+            format!("BFD {name} already specified (VRRP process)"),
+        );
     } else {
         ctx.cfg.bfd.vrrp_tracked.push(VrrpTrackedBfd {
             name: name.clone(),
@@ -134,8 +148,12 @@ fn bfd_instance(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     }
 
     // Checker process (bfd_checker_handler).
-    if ctx.cfg.bfd.checker_tracked.contains(&name) {
-        ctx.report(Level::GeneralError, format!("BFD {name} already specified"));
+    if !checker_view {
+    } else if ctx.cfg.bfd.checker_tracked.contains(&name) {
+        ctx.report(
+            Level::GeneralError,
+            format!("BFD {name} already specified (checker process)"),
+        );
     } else {
         ctx.cfg.bfd.checker_tracked.push(name);
         scratch(ctx).checker = true;
