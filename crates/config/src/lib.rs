@@ -186,6 +186,13 @@ fn run(
         keywords::check::validate(&mut v);
         keywords::bfd::validate(&mut v);
         script::finish_script_security(&mut v, active);
+    } else if aborted_in == Some(Pass::Bfd) {
+        // The checker and VRRP processes' passes, validation included, were over when
+        // the BFD pass exited.
+        keywords::global::validate(&mut v);
+        keywords::vrrp::validate(&mut v);
+        keywords::check::validate(&mut v);
+        script::finish_script_security(&mut v, active);
     } else {
         // keepalived exits in the pass that hit the missing parameter; host-dependent
         // findings of the global pass before it were still printed.
