@@ -17,6 +17,10 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    // `genhash` (argv[0]) or `keepalived -T ...`, as upstream; before any runtime starts.
+    if check::genhash::is_genhash_invocation(&args) {
+        return ExitCode::from(u8::try_from(check::genhash::main(&args)).unwrap_or(1));
+    }
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -49,7 +53,8 @@ fn run(cli: &Cli) -> i32 {
         };
     }
     if cli.genhash {
-        eprintln!("keepalived: genhash mode is not implemented yet");
+        // -T anywhere but first: upstream requires it to be the first option.
+        eprintln!("keepalived: -T/--genhash must be the first option");
         return 1;
     }
     if let Some(log_file) = &cli.config_test {

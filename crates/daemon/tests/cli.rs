@@ -97,3 +97,15 @@ fn config_test_can_write_to_a_log_file() {
     assert!(logged.contains("bogus_keyword"), "{logged}");
     let _ = std::fs::remove_dir_all(path.parent().expect("dir"));
 }
+
+#[test]
+fn genhash_mode_is_reached_with_dash_t_first() {
+    // Nothing listens on port 1 of loopback: genhash reports the failed connection.
+    let out = keepalived()
+        .args(["-T", "-s", "127.0.0.1", "-p", "1", "-u", "/"])
+        .output()
+        .expect("runs");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("Connection failed"), "{text}");
+}
