@@ -196,11 +196,14 @@ fn run(
     } else {
         // keepalived exits in the pass that hit the missing parameter; host-dependent
         // findings of the global pass before it were still printed.
-        keywords::global::validate_after_abort(&mut v);
-        // An abort inside a VRRP block happened in keepalived's VRRP pass, which had
-        // already looked up interfaces and script users for the lines before it.
         if aborted_in == Some(Pass::Vrrp) {
+            // The checker pass and its validation were over; the VRRP pass had already
+            // looked up interfaces and script users for the lines before the abort.
+            keywords::global::validate_after_abort_in(&mut v, model::global::ScriptDomain::Checker);
+            keywords::check::validate(&mut v);
             keywords::vrrp::validate_after_abort(&mut v);
+        } else {
+            keywords::global::validate_after_abort(&mut v);
         }
     }
     if config.global.script_audit.config_test_killed {

@@ -217,3 +217,36 @@ virtual_server 10.0.0.1 80 {
     assert_eq!(flagged(&l), expected);
     assert_eq!(l.exit_code(), 2);
 }
+
+#[test]
+fn an_abort_in_the_vrrp_pass_still_validates_the_checker_configuration() {
+    // The checker process had read and validated its part (dropping the MISC_CHECK
+    // whose user does not exist, at its line) before the VRRP pass exited.
+    let text = "\
+global_defs {
+  script_user nosuchuserx
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 1
+    priority
+}
+virtual_server 10.0.0.1 80 {
+  real_server 10.0.0.2 80 {
+    MISC_CHECK {
+      misc_path /bin/true
+      user nosuchuser
+    }
+  }
+}
+";
+    let l = load(text);
+    let mut expected = vec![
+        (Level::GeneralError, 2),
+        (Level::MissingParameter, 7),
+        (Level::GeneralError, 13),
+    ];
+    expected.sort();
+    assert_eq!(flagged(&l), expected);
+    assert_eq!(l.exit_code(), 2);
+}

@@ -2217,7 +2217,16 @@ pub fn unenterable_net_namespace(
 /// reported even when a later keyword aborts. Our errors about these need the host, so
 /// they are found here.
 pub fn validate_after_abort(v: &mut Validation<'_>) {
-    script::replay_default_user_up_to(v, crate::model::global::ScriptDomain::Global);
+    validate_after_abort_in(v, crate::model::global::ScriptDomain::Global);
+}
+
+/// [`validate_after_abort`] when the passes up to `last_complete` were over (their
+/// default-script-user lookups were made) before the aborting pass.
+pub fn validate_after_abort_in(
+    v: &mut Validation<'_>,
+    last_complete: crate::model::global::ScriptDomain,
+) {
+    script::replay_default_user_up_to(v, last_complete);
     check_startup_shutdown_users(v);
 }
 
