@@ -1,5 +1,6 @@
-//! Debug aid: prints our diagnostics for a file as `file:line level root message`
-//! and the exit code, to compare with `keepalived -t`.
+//! Debug aid: `cargo run -p config --example show_diagnostics -- FILE...` prints our
+//! diagnostics as `Line N level root-block message` and the exit code, to set beside
+//! `keepalived -t` (the host as the conformance oracle sees it: lo, eth0..eth3).
 use config::{LoadOptions, System};
 
 struct Host;
