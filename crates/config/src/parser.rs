@@ -113,6 +113,9 @@ enum LineSource<'a> {
     Reader {
         reader: &'a mut Reader,
         record: Option<Vec<RecordedLine>>,
+        /// The current line is an unterminated last line (see
+        /// [`Reader::current_line_unterminated`]): this pass reports it one line up.
+        unterminated: bool,
     },
     Replay {
         lines: &'a [RecordedLine],
@@ -147,6 +150,7 @@ impl<'a> Ctx<'a> {
             source: LineSource::Reader {
                 reader,
                 record: None,
+                unterminated: false,
             },
             pass: Pass::All,
             diags,
@@ -209,14 +213,43 @@ impl<'a> Ctx<'a> {
     /// The next line, shared with the record so that passes copy no lines.
     fn next_line(&mut self) -> Option<Rc<Line>> {
         match &mut self.source {
-            LineSource::Reader { reader, record } => {
+            LineSource::Reader {
+                reader,
+                record,
+                unterminated,
+            } => {
+                let reported_before = self.diags.items.len();
                 let line = Rc::new(reader.next_line(self.diags)?);
+                *unterminated = reader.current_line_unterminated();
+                if *unterminated {
+                    // The reader's findings on this line are made by every keepalived
+                    // pass: the first reports them one line up.
+                    let here = reader.current_span();
+                    let first_parse: Vec<Diagnostic> = self
+                        .diags
+                        .items
+                        .get(reported_before..)
+                        .unwrap_or_default()
+                        .iter()
+                        .filter(|d| d.span.is_some() && d.span == here)
+                        .map(|d| Diagnostic {
+                            span: d.span.map(one_line_up),
+                            ..d.clone()
+                        })
+                        .collect();
+                    self.diags.items.extend(first_parse);
+                }
                 if let Some(record) = record {
                     record.push(RecordedLine {
                         line: Rc::clone(&line),
                         span: reader.current_span(),
                         has_brace: line.words().any(|w| w == "{" || w == "}"),
                     });
+                }
+                if *unterminated {
+                    let mut first_parse = Line::clone(&line);
+                    first_parse.span = one_line_up(first_parse.span);
+                    return Some(Rc::new(first_parse));
                 }
                 Some(line)
             }
@@ -241,7 +274,17 @@ impl<'a> Ctx<'a> {
     /// Span of the line most recently read.
     pub fn current_span(&self) -> Option<Span> {
         match &self.source {
-            LineSource::Reader { reader, .. } => reader.current_span(),
+            LineSource::Reader {
+                reader,
+                unterminated,
+                ..
+            } => reader.current_span().map(|span| {
+                if *unterminated {
+                    one_line_up(span)
+                } else {
+                    span
+                }
+            }),
             LineSource::Replay { current, .. } => *current,
         }
     }
@@ -865,6 +908,13 @@ impl<'a> Ctx<'a> {
             d = d.with_help(format!("did you mean '{best}'?"));
         }
         self.diags.push(d);
+    }
+}
+
+fn one_line_up(span: Span) -> Span {
+    Span {
+        line: span.line.saturating_sub(1),
+        ..span
     }
 }
 

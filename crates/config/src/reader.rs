@@ -374,6 +374,28 @@ impl Reader {
         self.current
     }
 
+    /// Whether the line just returned is the last line of its file and has no
+    /// newline. keepalived's first parse does not count such a line (`fgets()` gives
+    /// no '\n'), so it reports it under the previous line's number; its later passes
+    /// read its copy of the configuration, where every line ends with a newline, and
+    /// use the line's own number, which [`Reader::current_span`] gives.
+    pub fn current_line_unterminated(&self) -> bool {
+        if self.first_parse_only {
+            return false;
+        }
+        let Some(top) = self.include_stack.last() else {
+            return false;
+        };
+        let entry = if top.file.is_none() && self.include_stack.len() > 1 {
+            self.include_stack.get(self.include_stack.len() - 2)
+        } else {
+            Some(top)
+        };
+        entry
+            .and_then(|e| e.file.as_ref())
+            .is_some_and(|f| f.counted_unterminated)
+    }
+
     /// Unbalanced `{` count at the end (keepalived's `block_depth`).
     pub fn block_depth(&self) -> i64 {
         self.block_depth

@@ -250,3 +250,21 @@ virtual_server 10.0.0.1 80 {
     assert_eq!(flagged(&l), expected);
     assert_eq!(l.exit_code(), 2);
 }
+
+#[test]
+fn an_unterminated_last_line_is_one_line_up_in_the_global_pass_only() {
+    // keepalived's first pass does not count a last line without a newline; the later
+    // passes read its copy, where it has one. A stray '}' there is flagged by every
+    // pass (the reader's "extra '}'" and the unknown keyword), so under both numbers.
+    let text = "global_defs {\n    router_id r1\n}\n }";
+    let l = load(text);
+    let mut expected = vec![
+        (Level::UnknownKeyword, 3),
+        (Level::UnknownKeyword, 4),
+        (Level::UnexpectedBlockEnd, 3),
+        (Level::UnexpectedBlockEnd, 4),
+    ];
+    expected.sort();
+    assert_eq!(flagged(&l), expected);
+    assert_eq!(l.exit_code(), 5);
+}
