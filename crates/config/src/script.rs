@@ -312,10 +312,13 @@ pub fn parse_script(
     line: &Line,
     first_word: usize,
 ) -> Result<Option<Script>, Abort> {
-    ctx.arg(line, first_word)?;
+    // keepalived's notify_script_init() re-splits the raw line first: an unterminated
+    // quote is reported there and the script dropped; only then does a missing command
+    // word abort (its strvec_slot() on the re-split words).
     let Some(words) = requoted_words(ctx, line) else {
         return Ok(None);
     };
+    ctx.arg(line, first_word)?;
     let Some(command) = words.get(first_word) else {
         return Ok(None);
     };

@@ -268,3 +268,26 @@ fn an_unterminated_last_line_is_one_line_up_in_the_global_pass_only() {
     assert_eq!(flagged(&l), expected);
     assert_eq!(l.exit_code(), 5);
 }
+
+#[test]
+fn a_notify_script_with_an_unterminated_quote_is_dropped_without_aborting() {
+    // keepalived re-splits the raw line, reports the missing closing quote and drops
+    // the script; the later lines are still read (here: an unknown keyword).
+    let text = "\
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 1
+    notify_fault \"/bin/true x
+    bogus_vrrp
+    virtual_ipaddress {
+      10.0.0.1
+    }
+}
+";
+    let l = load(text);
+    let lines: Vec<u32> = flagged(&l).iter().map(|(_, n)| *n).collect();
+    assert!(lines.contains(&4), "{lines:?}");
+    assert!(lines.contains(&5), "{lines:?}");
+    assert!(!l.diags.aborted);
+    assert_eq!(l.exit_code(), 5);
+}
