@@ -673,7 +673,35 @@ impl<'a> Ctx<'a> {
     /// `keyword { ... }` (the `{` may be on the keyword line, on the next line, or the
     /// whole block on one line), calling `each` for every line inside with the
     /// reader's current position set to that line. Braces are removed from the lines.
-    pub fn value_block<F>(&mut self, line: &Line, mut each: F) -> HandlerResult
+    pub fn value_block<F>(&mut self, line: &Line, each: F) -> HandlerResult
+    where
+        F: FnMut(&mut Ctx<'_>, &Line) -> HandlerResult,
+    {
+        self.value_block_impl(line, false, each)
+    }
+
+    /// [`Ctx::value_block`] for a block keepalived reads with no keyword name in its
+    /// word list (`virtual_server_group NAME { ... }`: word 0 is unset): where it would
+    /// name the block in a message (a missing '{', extra parameters) it aborts instead,
+    /// as its `strvec_slot()` of the unset word does.
+    pub fn value_block_unnamed<F>(&mut self, line: &Line, each: F) -> HandlerResult
+    where
+        F: FnMut(&mut Ctx<'_>, &Line) -> HandlerResult,
+    {
+        self.value_block_impl(line, true, each)
+    }
+
+    fn abort_unset_word(&mut self, span: Span) -> Abort {
+        self.report_at(
+            Level::MissingParameter,
+            span,
+            "a line is missing its first word (the block has no name here)",
+        );
+        self.diags.aborted = true;
+        Abort
+    }
+
+    fn value_block_impl<F>(&mut self, line: &Line, unnamed: bool, mut each: F) -> HandlerResult
     where
         F: FnMut(&mut Ctx<'_>, &Line) -> HandlerResult,
     {
@@ -692,6 +720,8 @@ impl<'a> Ctx<'a> {
                     }
                     first = Some(rest);
                 }
+            } else if unnamed {
+                return Err(self.abort_unset_word(line.span));
             } else {
                 let keyword = line.word(0).unwrap_or("");
                 let extra = line.word(1).unwrap_or("");
@@ -719,6 +749,8 @@ impl<'a> Ctx<'a> {
                                 continue;
                             }
                             next.tokens.remove(0);
+                        } else if unnamed {
+                            return Err(self.abort_unset_word(next.span));
                         } else {
                             let keyword = line.word(0).unwrap_or("").to_string();
                             self.diags.push(Diagnostic::new(

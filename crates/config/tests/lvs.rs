@@ -958,3 +958,22 @@ mod robustness {
         }
     }
 }
+
+#[test]
+fn virtual_server_group_without_brace_or_with_extra_words_aborts() {
+    // keepalived hands alloc_value_block() a word list without the keyword, so where
+    // it would name the block (missing '{', extra parameters) it aborts instead.
+    for (text, line) in [
+        ("virtual_server_group fred\n  10.0.0.1 80\n}\n", 2),
+        ("virtual_server_group fred x {\n  10.0.0.1 80\n}\n", 1),
+    ] {
+        let loaded = load(text);
+        // (Without its '{' the block's lines are unknown keywords in the other passes.)
+        let aborts: Vec<_> = findings(&loaded)
+            .into_iter()
+            .filter(|(level, _)| *level == Level::MissingParameter)
+            .collect();
+        assert_eq!(aborts, vec![(Level::MissingParameter, line)]);
+        assert_eq!(loaded.exit_code(), 2);
+    }
+}

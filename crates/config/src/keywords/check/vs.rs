@@ -207,7 +207,8 @@ pub(super) fn vsg_handler(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     if block_line.tokens.len() > 1 {
         block_line.tokens.remove(1);
     }
-    ctx.value_block(&block_line, vsg_entry)?;
+    // keepalived: the word list it passes has no keyword name (slot 0 unset).
+    ctx.value_block_unnamed(&block_line, vsg_entry)?;
 
     let Some(group) = ctx.cfg.lvs.virtual_server_groups.last() else {
         return Ok(());
