@@ -199,7 +199,7 @@ fn run(
         if aborted_in == Some(Pass::Vrrp) {
             // The checker pass and its validation were over; the VRRP pass had already
             // looked up interfaces and script users for the lines before the abort.
-            keywords::global::validate_after_abort_in(&mut v, model::global::ScriptDomain::Checker);
+            keywords::global::validate_after_abort_in(&mut v, model::global::ScriptDomain::Vrrp);
             keywords::check::validate(&mut v);
             keywords::vrrp::validate_after_abort(&mut v);
         } else {
