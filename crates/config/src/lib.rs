@@ -90,6 +90,7 @@ fn run(
     let (global_parsed, lines) = {
         let mut ctx = Ctx::new(&mut reader, &mut diags, &mut config, &mut state);
         ctx.set_pass(Pass::Global);
+        ctx.set_system(system);
         ctx.record_lines();
         let parsed = ctx.process_stream(&keywords::root_tables(), false);
         (parsed, ctx.take_recorded())
@@ -133,14 +134,15 @@ fn run(
             };
             let mut pass_state = ParseState::default();
             let mut pass_diags = Diagnostics::default();
-            let parsed = Ctx::replay(
+            let mut ctx = Ctx::replay(
                 &lines,
                 &mut pass_diags,
                 &mut pass_config,
                 &mut pass_state,
                 pass,
-            )
-            .process_stream(&keywords::root_tables(), false);
+            );
+            ctx.set_system(system);
+            let parsed = ctx.process_stream(&keywords::root_tables(), false);
             merge_pass_diagnostics(&mut diags, pass_diags);
             // Each domain's model comes from its own process's pass.
             config.global = std::mem::take(&mut pass_config.global);

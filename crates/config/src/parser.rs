@@ -137,6 +137,9 @@ pub struct Ctx<'a> {
     skip: i64,
     /// keepalived's `kw_level`: how deep in keyword blocks we are.
     kw_level: u32,
+    /// The host, for handlers that look an interface up while reading as keepalived
+    /// does (`None`: such checks are left to validation).
+    system: Option<&'a dyn crate::System>,
 }
 
 impl<'a> Ctx<'a> {
@@ -158,6 +161,7 @@ impl<'a> Ctx<'a> {
             state,
             skip: 0,
             kw_level: 0,
+            system: None,
         }
     }
 
@@ -181,6 +185,7 @@ impl<'a> Ctx<'a> {
             state,
             skip: 0,
             kw_level: 0,
+            system: None,
         }
     }
 
@@ -188,6 +193,18 @@ impl<'a> Ctx<'a> {
     /// act as the pass's process does).
     pub fn pass(&self) -> Pass {
         self.pass
+    }
+
+    /// Lets handlers look interfaces up while reading (see [`Ctx::interface_known`]).
+    pub fn set_system(&mut self, system: &'a dyn crate::System) {
+        self.system = Some(system);
+    }
+
+    /// Whether interface `name` can be used now (keepalived's `if_get_by_ifname()`
+    /// with `dynamic_interfaces`): `None` when no host was given.
+    pub fn interface_known(&self, name: &str) -> Option<bool> {
+        let system = self.system?;
+        Some(self.cfg.global.dynamic_interfaces || system.interface_exists(name))
     }
 
     /// Sets which root keywords are active.

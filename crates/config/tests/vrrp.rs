@@ -832,3 +832,20 @@ vrrp_instance B {
         vec![(Level::MissingParameter, 7), (Level::GeneralError, 2)]
     );
 }
+
+#[test]
+fn up_down_delays_check_the_interface_before_the_delays() {
+    // keepalived looks the interface up first: an unknown one is fatal at its line and
+    // nothing else on the line is read (no number error for 'x'); exit code 4.
+    let l = load("interface_up_down_delays {\n  eth9\n  eth8 x\n  eth0 1 2\n}\n");
+    assert_eq!(flagged(&l), vec![(Level::Fatal, 2), (Level::Fatal, 3)]);
+    assert_eq!(l.exit_code(), 4);
+    let delays = &l.config.vrrp.up_down_delays;
+    assert_eq!(delays.len(), 1);
+    assert_eq!(
+        delays
+            .first()
+            .map(|d| (d.interface.as_str(), d.down_us, d.up_us)),
+        Some(("eth0", 1_000_000, 2_000_000))
+    );
+}

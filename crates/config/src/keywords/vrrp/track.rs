@@ -478,19 +478,27 @@ pub fn linkbeat_interfaces(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
 }
 
 /// `interface_up_down_delays { IF DOWN [UP] }`: existence is checked by validation.
+/// keepalived looks the interface up before anything else on the line, so every entry
+/// is kept (with its line) for that check, even one whose delays are missing or invalid
+/// (its delays then stay 0, keepalived's default).
 pub fn interface_up_down_delays(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     ctx.value_block(line, |ctx, l| {
         let name = ctx.arg(l, 0)?.to_string();
-        let mut entry = InterfaceDelays {
+        if ctx.interface_known(&name) == Some(false) {
+            ctx.report(
+                Level::Fatal,
+                format!("unknown interface {name} given for up/down delays"),
+            );
+            return Ok(());
+        }
+        ctx.cfg.vrrp.up_down_delays.push(InterfaceDelays {
             interface: name.clone(),
             down_us: 0,
             up_us: 0,
             span: Some(l.span),
-        };
+        });
         if l.len() < 2 {
             ctx.report(Level::Note, format!("no up/down delays given for {name}"));
-            entry.span = None;
-            ctx.cfg.vrrp.up_down_delays.push(entry);
             return Ok(());
         }
         if l.len() > 3 {
@@ -502,14 +510,18 @@ pub fn interface_up_down_delays(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult
         let Some(down) = ctx.read_timer(l, 1, 0, 255 * TIMER_HZ)? else {
             return Ok(());
         };
-        entry.down_us = down;
-        if l.len() > 2 {
+        let up = if l.len() > 2 {
             let Some(up) = ctx.read_timer(l, 2, 0, 255 * TIMER_HZ)? else {
                 return Ok(());
             };
+            up
+        } else {
+            0
+        };
+        if let Some(entry) = ctx.cfg.vrrp.up_down_delays.last_mut() {
+            entry.down_us = down;
             entry.up_us = up;
         }
-        ctx.cfg.vrrp.up_down_delays.push(entry);
         Ok(())
     })
 }
