@@ -849,3 +849,24 @@ fn up_down_delays_check_the_interface_before_the_delays() {
         Some(("eth0", 1_000_000, 2_000_000))
     );
 }
+
+#[test]
+fn a_route_with_an_unknown_dev_is_dropped_before_its_later_words() {
+    // keepalived drops the route at `dev` (the interface does not exist), so the `src`
+    // with no address after it is never read and does not abort.
+    let l = load(
+        "vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 1
+    virtual_ipaddress {
+        10.0.0.1
+    }
+    virtual_routes {
+        10.1.0.0/24 via 10.0.0.254 dev nosuch0 src
+    }
+}
+",
+    );
+    assert!(!l.diags.aborted);
+    assert!(lines(&l).contains(&8), "{:?}", flagged(&l));
+}

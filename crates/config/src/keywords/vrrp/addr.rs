@@ -591,6 +591,11 @@ pub fn parse_route_line(
             "dev" | "oif" => {
                 i += 1;
                 let p = ctx.arg(line, i)?;
+                // keepalived looks the interface up here and drops the route (reading
+                // no further words) when it does not exist.
+                if ctx.interface_known(p) == Some(false) {
+                    fail!("interface {p} for route doesn't exist");
+                }
                 route.dev = Some(p.to_string());
             }
             "onlink" | "add" | "prepend" | "append" => {}
