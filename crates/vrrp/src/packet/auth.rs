@@ -6,7 +6,7 @@
 use hmac::{Hmac, Mac};
 use md5::Md5;
 
-use super::header::{AH_ICV_LEN, VRRP_AUTH_DATA_LEN};
+use super::header::{AH_HEADER_LEN, AH_ICV_LEN, VRRP_AUTH_DATA_LEN};
 
 /// Auth type byte values in the VRRPv2 header (RFC 2338 §5.3.6).
 pub const AUTH_TYPE_NONE: u8 = 0;
@@ -79,6 +79,33 @@ pub fn hmac_md5_96(key: &[u8; VRRP_AUTH_DATA_LEN], parts: &[&[u8]]) -> [u8; AH_I
         *slot = *byte;
     }
     icv
+}
+
+/// The AH ICV as keepalived computes it on send (`vrrp_update_pkt()`) and on receive
+/// (`vrrp_in_chk_ipsecah()`): HMAC-MD5-96 over the IPv4 header as on the wire (options
+/// included) with TOS, flags/fragment offset, checksum and (unicast only) TTL zeroed,
+/// the AH header with a zero ICV, then the VRRP message. The IP id stays in.
+/// Works on stack copies: no allocation per advert.
+pub(super) fn ah_icv(
+    key: &[u8; VRRP_AUTH_DATA_LEN],
+    ip_header: &[u8],
+    unicast: bool,
+    ah_header: &[u8; AH_HEADER_LEN],
+    vrrp: &[u8],
+) -> [u8; AH_ICV_LEN] {
+    // An IPv4 header is at most 15 × 4 bytes.
+    let mut ip = [0u8; 60];
+    let ip = &mut ip[..ip_header.len().min(60)];
+    ip.copy_from_slice(&ip_header[..ip.len()]);
+    let ttl = if unicast { Some(8) } else { None };
+    for zeroed in [1usize, 6, 7, 10, 11].into_iter().chain(ttl) {
+        if let Some(byte) = ip.get_mut(zeroed) {
+            *byte = 0;
+        }
+    }
+    let mut ah = *ah_header;
+    ah[AH_HEADER_LEN - AH_ICV_LEN..].fill(0);
+    hmac_md5_96(key, &[ip, &ah, vrrp])
 }
 
 /// keepalived's `ipsecah_counter`: ONE counter per instance, shared by the sequence

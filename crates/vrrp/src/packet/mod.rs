@@ -57,6 +57,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use thiserror::Error;
 
 use crate::advert::{Advert, Version};
+use auth::ah_icv;
 
 pub use auth::{
     AUTH_TYPE_AH, AUTH_TYPE_NONE, AUTH_TYPE_PASS, AhSequence, Auth, constant_time_eq, hmac_md5_96,
@@ -364,7 +365,7 @@ pub fn encode_ipv4(advert: &Advert, options: &Ipv4EncodeOptions) -> Result<Vec<u
         0
     };
     let total_len = IPV4_HEADER_LEN + ah_len + vrrp.len();
-    let mut ip = Ipv4Header {
+    let ip = Ipv4Header {
         header_len: IPV4_HEADER_LEN,
         tos: VRRP_IPV4_TOS,
         total_len: u16::try_from(total_len).unwrap_or(u16::MAX),
@@ -381,9 +382,11 @@ pub fn encode_ipv4(advert: &Advert, options: &Ipv4EncodeOptions) -> Result<Vec<u
         destination: options.destination,
     };
 
+    // Headers first with zero checksum / ICV, then patched in place: one allocation.
     let mut out = Vec::with_capacity(total_len);
+    ip.write(&mut out);
     if let Auth::Ah { key } = &options.auth {
-        let mut ah = AhHeader {
+        AhHeader {
             next_header: IPPROTO_VRRP,
             payload_len: AH_PAYLOAD_LEN,
             reserved: 0,
@@ -391,51 +394,23 @@ pub fn encode_ipv4(advert: &Advert, options: &Ipv4EncodeOptions) -> Result<Vec<u
             spi: u32::from(source),
             sequence: options.ah_sequence,
             icv: [0; AH_ICV_LEN],
-        };
-        ah.icv = ah_icv(key, &ip, options.unicast, &ah, &vrrp);
-        ip.checksum = ipv4_header_checksum(&ip);
-        ip.write(&mut out);
-        ah.write(&mut out);
-    } else {
-        ip.checksum = ipv4_header_checksum(&ip);
-        ip.write(&mut out);
+        }
+        .write(&mut out);
+        let mut ah_bytes = [0u8; AH_HEADER_LEN];
+        ah_bytes.copy_from_slice(&out[IPV4_HEADER_LEN..]);
+        let icv = ah_icv(
+            key,
+            &out[..IPV4_HEADER_LEN],
+            options.unicast,
+            &ah_bytes,
+            &vrrp,
+        );
+        out[IPV4_HEADER_LEN + AH_HEADER_LEN - AH_ICV_LEN..].copy_from_slice(&icv);
     }
+    let ip_checksum = internet_checksum(&out[..IPV4_HEADER_LEN]);
+    out[10..12].copy_from_slice(&ip_checksum.to_be_bytes());
     out.extend_from_slice(&vrrp);
     Ok(out)
-}
-
-fn ipv4_header_checksum(ip: &Ipv4Header) -> u16 {
-    let mut bytes = Vec::with_capacity(IPV4_HEADER_LEN);
-    Ipv4Header { checksum: 0, ..*ip }.write(&mut bytes);
-    internet_checksum(&bytes)
-}
-
-/// ICV of an outgoing advert (keepalived `vrrp_update_pkt()`): HMAC-MD5-96 over the
-/// IP header with TOS, fragment field, checksum and (unicast only) TTL zeroed, the AH
-/// header with a zero ICV, then the VRRP message. The IP id stays in.
-fn ah_icv(
-    key: &[u8; VRRP_AUTH_DATA_LEN],
-    ip: &Ipv4Header,
-    unicast: bool,
-    ah: &AhHeader,
-    vrrp: &[u8],
-) -> [u8; AH_ICV_LEN] {
-    let mut ip_bytes = Vec::with_capacity(IPV4_HEADER_LEN);
-    Ipv4Header {
-        tos: 0,
-        frag_off: 0,
-        checksum: 0,
-        ttl: if unicast { 0 } else { ip.ttl },
-        ..*ip
-    }
-    .write(&mut ip_bytes);
-    let mut ah_bytes = Vec::with_capacity(AH_HEADER_LEN);
-    AhHeader {
-        icv: [0; AH_ICV_LEN],
-        ..*ah
-    }
-    .write(&mut ah_bytes);
-    hmac_md5_96(key, &[&ip_bytes, &ah_bytes, vrrp])
 }
 
 /// Builds the VRRP message for IPv6 (no IP header: the kernel adds it), with the

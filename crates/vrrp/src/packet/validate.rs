@@ -25,13 +25,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use thiserror::Error;
 
-use super::auth::{
-    AUTH_TYPE_AH, AUTH_TYPE_NONE, AUTH_TYPE_PASS, Auth, constant_time_eq, hmac_md5_96,
-};
+use super::auth::{AUTH_TYPE_AH, AUTH_TYPE_NONE, AUTH_TYPE_PASS, Auth, ah_icv, constant_time_eq};
 use super::checksum::{internet_checksum, ipv4_pseudo_header, ipv6_pseudo_header};
 use super::header::{
-    AH_HEADER_LEN, AH_ICV_LEN, AhHeader, Ipv4Header, Ipv4HeaderError, VRRP_AUTH_DATA_LEN,
-    VRRP_HEADER_LEN, VRRP_TYPE_ADVERT, VrrpHeader,
+    AH_HEADER_LEN, AhHeader, Ipv4Header, Ipv4HeaderError, VRRP_AUTH_DATA_LEN, VRRP_HEADER_LEN,
+    VRRP_TYPE_ADVERT, VrrpHeader,
 };
 use super::{
     Family, IPPROTO_AH, IPPROTO_VRRP, Stats, UnicastChecksumCompat, VRRP_TTL, WireState,
@@ -432,38 +430,22 @@ fn check_ah(
     state: &mut WireState,
 ) -> Result<(), RxError> {
     let len = bytes.len();
-    let ah_bytes = bytes
+    let ah_bytes: &[u8; AH_HEADER_LEN] = bytes
         .get(ip.header_len..at.vrrp_offset)
+        .and_then(|b| b.try_into().ok())
         .ok_or(RxError::Truncated { len })?;
     let ah = AhHeader::parse(ah_bytes).ok_or(RxError::Truncated { len })?;
     if ah.next_header != IPPROTO_VRRP {
         return Err(RxError::AhNotVrrp(ah.next_header));
     }
 
-    // The IP header as received (options included) with its mutable fields zeroed:
-    // TOS, flags/fragment offset, checksum, and the TTL when unicast.
-    let mut ip_bytes = bytes
+    let ip_bytes = bytes
         .get(..ip.header_len)
-        .ok_or(RxError::Truncated { len })?
-        .to_vec();
-    for zeroed in [1usize, 6, 7, 10, 11] {
-        if let Some(byte) = ip_bytes.get_mut(zeroed) {
-            *byte = 0;
-        }
-    }
-    if expect.unicast
-        && let Some(ttl) = ip_bytes.get_mut(8)
-    {
-        *ttl = 0;
-    }
-    let mut ah_zeroed = ah_bytes.to_vec();
-    if let Some(icv) = ah_zeroed.get_mut(AH_HEADER_LEN - AH_ICV_LEN..AH_HEADER_LEN) {
-        icv.fill(0);
-    }
+        .ok_or(RxError::Truncated { len })?;
     let vrrp = bytes
         .get(at.vrrp_offset..)
         .ok_or(RxError::Truncated { len })?;
-    let icv = hmac_md5_96(key, &[&ip_bytes, &ah_zeroed, vrrp]);
+    let icv = ah_icv(key, ip_bytes, expect.unicast, ah_bytes, vrrp);
     if !constant_time_eq(&icv, &ah.icv) {
         return Err(RxError::AhIcvMismatch);
     }
