@@ -59,6 +59,21 @@ pub struct Table {
     pub services: BTreeMap<ServiceKey, TableService>,
 }
 
+/// Services with their real servers; a repeated service key keeps the last
+/// service and the real servers of all its entries, as `insert_service` does.
+impl<D: IntoIterator<Item = Dest>> FromIterator<(Service, D)> for Table {
+    fn from_iter<I: IntoIterator<Item = (Service, D)>>(entries: I) -> Self {
+        let mut table = Table::default();
+        for (service, dests) in entries {
+            let entry = table.insert_service(service);
+            for dest in dests {
+                entry.insert_dest(dest);
+            }
+        }
+        table
+    }
+}
+
 impl Table {
     /// The kernel's table: one service dump plus one destination dump per
     /// service.

@@ -67,16 +67,7 @@ fn table() -> impl Strategy<Value = Table> {
         service_key().prop_flat_map(|key| (service(key), prop::collection::vec(dest(), 0..5))),
         0..6,
     )
-    .prop_map(|entries| {
-        let mut table = Table::default();
-        for (svc, dests) in entries {
-            let entry = table.insert_service(svc);
-            for d in dests {
-                entry.insert_dest(d);
-            }
-        }
-        table
-    })
+    .prop_map(Table::from_iter)
 }
 
 /// As the kernel reports them: HASHED set, statistics and counters filled.

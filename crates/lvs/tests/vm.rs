@@ -1035,16 +1035,7 @@ mod random_tables {
             }),
             0..6,
         )
-        .prop_map(|entries| {
-            let mut table = Table::default();
-            for (svc, dests) in entries {
-                let entry = table.insert_service(svc);
-                for d in dests {
-                    entry.insert_dest(d);
-                }
-            }
-            table
-        })
+        .prop_map(Table::from_iter)
     }
 
     #[test]
