@@ -16,7 +16,8 @@ use linux::link::VmacSpec;
 use linux::monitor::{Event, Monitor};
 use linux::sysctl::SysctlChanges;
 use linux::vrrp_socket::{
-    Delivery, SocketOptions, VRRP_GROUP_V4, VRRP_GROUP_V6, VrrpProtocol, VrrpSocketV4, VrrpSocketV6,
+    Delivery, SocketOptions, VRRP_GROUP_V4, VRRP_GROUP_V6, VrrpProtocol, VrrpSocketError,
+    VrrpSocketV4, VrrpSocketV6,
 };
 use linux::{Change, IfRef, MacAddr, Netlink};
 
@@ -177,6 +178,53 @@ impl Pair {
         a.ip(&["link", "set", "va", "up"]);
         b.ip(&["link", "set", "vb", "up"]);
         Self { a, b }
+    }
+
+    /// A pair with 192.0.2.1/24 on `va` and 192.0.2.2/24 on `vb`.
+    fn new_v4() -> Self {
+        let pair = Self::new();
+        pair.a.ip(&["addr", "add", "192.0.2.1/24", "dev", "va"]);
+        pair.b.ip(&["addr", "add", "192.0.2.2/24", "dev", "vb"]);
+        pair
+    }
+
+    /// Opens one socket in each namespace (`in_a` in a, `in_b` in b), each
+    /// from a thread that has entered it: (socket in a, socket in b).
+    fn open_sockets<A, S>(
+        &self,
+        open: fn(&SocketOptions<A>) -> Result<S, VrrpSocketError>,
+        in_a: SocketOptions<A>,
+        in_b: SocketOptions<A>,
+    ) -> (S, S)
+    where
+        A: Send + 'static,
+        S: Send + 'static,
+    {
+        let a = self.a.enter(move || open(&in_a).expect("open A"));
+        let b = self.b.enter(move || open(&in_b).expect("open B"));
+        (a, b)
+    }
+}
+
+/// Multicast to `group` on `interface`, kernel filter on.
+fn multicast<A>(interface: IfRef, protocol: VrrpProtocol, group: A) -> SocketOptions<A> {
+    SocketOptions {
+        interface: Some(interface),
+        protocol,
+        delivery: Delivery::Multicast { group },
+        receive_buffer: None,
+        kernel_filter: true,
+    }
+}
+
+/// Unicast VRRP from `source` on `interface`, kernel filter on.
+fn unicast<A>(interface: IfRef, source: A) -> SocketOptions<A> {
+    SocketOptions {
+        interface: Some(interface),
+        protocol: VrrpProtocol::Vrrp,
+        delivery: Delivery::Unicast { source },
+        receive_buffer: None,
+        kernel_filter: true,
     }
 }
 
@@ -618,26 +666,13 @@ async fn ipv4_multicast_advert_crosses_with_ttl_255_and_filter_drops_bad_ttl() {
     if !can_run() {
         return;
     }
-    let pair = Pair::new();
-    pair.a.ip(&["addr", "add", "192.0.2.1/24", "dev", "va"]);
-    pair.b.ip(&["addr", "add", "192.0.2.2/24", "dev", "vb"]);
+    let pair = Pair::new_v4();
     let (va, vb) = (if_ref(&pair.a, "va"), if_ref(&pair.b, "vb"));
-    let options = |ifr: IfRef| SocketOptions {
-        interface: Some(ifr),
-        protocol: VrrpProtocol::Vrrp,
-        delivery: Delivery::Multicast {
-            group: VRRP_GROUP_V4,
-        },
-        receive_buffer: None,
-        kernel_filter: true,
-    };
-    let (opts_a, opts_b) = (options(va), options(vb));
-    let sender = pair
-        .a
-        .enter(move || VrrpSocketV4::open(&opts_a).expect("open A"));
-    let receiver = pair
-        .b
-        .enter(move || VrrpSocketV4::open(&opts_b).expect("open B"));
+    let (sender, receiver) = pair.open_sockets(
+        VrrpSocketV4::open,
+        multicast(va, VrrpProtocol::Vrrp, VRRP_GROUP_V4),
+        multicast(vb, VrrpProtocol::Vrrp, VRRP_GROUP_V4),
+    );
 
     let source = Ipv4Addr::new(192, 0, 2, 1);
     // Sent first, but the kernel filter must drop it: RFC 5798 §7.1 TTL 255.
@@ -670,25 +705,15 @@ async fn ipv4_unicast_advert_reaches_bound_source() {
     if !can_run() {
         return;
     }
-    let pair = Pair::new();
-    pair.a.ip(&["addr", "add", "192.0.2.1/24", "dev", "va"]);
-    pair.b.ip(&["addr", "add", "192.0.2.2/24", "dev", "vb"]);
+    let pair = Pair::new_v4();
     let (a_addr, b_addr) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 2));
     let (va, vb) = (if_ref(&pair.a, "va"), if_ref(&pair.b, "vb"));
-    let unicast = move |ifr: IfRef, source: Ipv4Addr| SocketOptions {
-        interface: Some(ifr),
-        protocol: VrrpProtocol::Vrrp,
-        delivery: Delivery::Unicast { source },
+    let unicast = |ifr: IfRef, source: Ipv4Addr| SocketOptions {
         receive_buffer: Some(64 * 1024),
-        kernel_filter: true,
+        ..unicast(ifr, source)
     };
-    let (opts_a, opts_b) = (unicast(va, a_addr), unicast(vb, b_addr));
-    let sender = pair
-        .a
-        .enter(move || VrrpSocketV4::open(&opts_a).expect("open A"));
-    let receiver = pair
-        .b
-        .enter(move || VrrpSocketV4::open(&opts_b).expect("open B"));
+    let (sender, receiver) =
+        pair.open_sockets(VrrpSocketV4::open, unicast(va, a_addr), unicast(vb, b_addr));
 
     // keepalived's default unicast TTL is 255 too, but any TTL passes unicast.
     sender
@@ -737,22 +762,11 @@ async fn ipv6_multicast_advert_crosses_with_hop_limit_and_pktinfo() {
     let a_ll = wait_link_local(&pair.a, "va");
     wait_link_local(&pair.b, "vb");
     let vb_index = vb.index;
-    let options = |ifr: IfRef| SocketOptions {
-        interface: Some(ifr),
-        protocol: VrrpProtocol::Vrrp,
-        delivery: Delivery::Multicast {
-            group: VRRP_GROUP_V6,
-        },
-        receive_buffer: None,
-        kernel_filter: true,
-    };
-    let (opts_a, opts_b) = (options(va), options(vb));
-    let sender = pair
-        .a
-        .enter(move || VrrpSocketV6::open(&opts_a).expect("open A"));
-    let receiver = pair
-        .b
-        .enter(move || VrrpSocketV6::open(&opts_b).expect("open B"));
+    let (sender, receiver) = pair.open_sockets(
+        VrrpSocketV6::open,
+        multicast(va, VrrpProtocol::Vrrp, VRRP_GROUP_V6),
+        multicast(vb, VrrpProtocol::Vrrp, VRRP_GROUP_V6),
+    );
 
     let advert = ipv6_advert(51);
     sender
@@ -946,20 +960,8 @@ async fn ipv6_unicast_advert_carries_configured_hop_limit() {
     let a_addr: Ipv6Addr = "2001:db8::1".parse().expect("literal");
     let b_addr: Ipv6Addr = "2001:db8::2".parse().expect("literal");
     let (va, vb) = (if_ref(&pair.a, "va"), if_ref(&pair.b, "vb"));
-    let unicast = move |ifr: IfRef, source: Ipv6Addr| SocketOptions {
-        interface: Some(ifr),
-        protocol: VrrpProtocol::Vrrp,
-        delivery: Delivery::Unicast { source },
-        receive_buffer: None,
-        kernel_filter: true,
-    };
-    let (opts_a, opts_b) = (unicast(va, a_addr), unicast(vb, b_addr));
-    let sender = pair
-        .a
-        .enter(move || VrrpSocketV6::open(&opts_a).expect("open A"));
-    let receiver = pair
-        .b
-        .enter(move || VrrpSocketV6::open(&opts_b).expect("open B"));
+    let (sender, receiver) =
+        pair.open_sockets(VrrpSocketV6::open, unicast(va, a_addr), unicast(vb, b_addr));
 
     let advert = ipv6_advert(60);
     sender
@@ -982,26 +984,13 @@ async fn ah_protocol_socket_carries_protocol_51() {
     if !can_run() {
         return;
     }
-    let pair = Pair::new();
-    pair.a.ip(&["addr", "add", "192.0.2.1/24", "dev", "va"]);
-    pair.b.ip(&["addr", "add", "192.0.2.2/24", "dev", "vb"]);
+    let pair = Pair::new_v4();
     let (va, vb) = (if_ref(&pair.a, "va"), if_ref(&pair.b, "vb"));
-    let options = |ifr: IfRef| SocketOptions {
-        interface: Some(ifr),
-        protocol: VrrpProtocol::Ah,
-        delivery: Delivery::Multicast {
-            group: VRRP_GROUP_V4,
-        },
-        receive_buffer: None,
-        kernel_filter: true,
-    };
-    let (opts_a, opts_b) = (options(va), options(vb));
-    let sender = pair
-        .a
-        .enter(move || VrrpSocketV4::open(&opts_a).expect("open A"));
-    let receiver = pair
-        .b
-        .enter(move || VrrpSocketV4::open(&opts_b).expect("open B"));
+    let (sender, receiver) = pair.open_sockets(
+        VrrpSocketV4::open,
+        multicast(va, VrrpProtocol::Ah, VRRP_GROUP_V4),
+        multicast(vb, VrrpProtocol::Ah, VRRP_GROUP_V4),
+    );
 
     let source = Ipv4Addr::new(192, 0, 2, 1);
     let mut packet = ipv4_advert(source, VRRP_GROUP_V4, 255, 51);
@@ -1033,26 +1022,13 @@ mod codec {
         advert: Advert,
         options: Ipv4EncodeOptions,
     ) -> vrrp::packet::DecodedIpv4 {
-        let pair = Pair::new();
-        pair.a.ip(&["addr", "add", "192.0.2.1/24", "dev", "va"]);
-        pair.b.ip(&["addr", "add", "192.0.2.2/24", "dev", "vb"]);
+        let pair = Pair::new_v4();
         let (va, vb) = (if_ref(&pair.a, "va"), if_ref(&pair.b, "vb"));
-        let socket_options = |ifr: IfRef| SocketOptions {
-            interface: Some(ifr),
-            protocol,
-            delivery: Delivery::Multicast {
-                group: VRRP_GROUP_V4,
-            },
-            receive_buffer: None,
-            kernel_filter: true,
-        };
-        let (opts_a, opts_b) = (socket_options(va), socket_options(vb));
-        let sender = pair
-            .a
-            .enter(move || VrrpSocketV4::open(&opts_a).expect("open A"));
-        let receiver = pair
-            .b
-            .enter(move || VrrpSocketV4::open(&opts_b).expect("open B"));
+        let (sender, receiver) = pair.open_sockets(
+            VrrpSocketV4::open,
+            multicast(va, protocol, VRRP_GROUP_V4),
+            multicast(vb, protocol, VRRP_GROUP_V4),
+        );
 
         let packet = encode_ipv4(&advert, &options).expect("encode");
         sender
@@ -1124,22 +1100,11 @@ mod codec {
         let (va, vb) = (if_ref(&pair.a, "va"), if_ref(&pair.b, "vb"));
         let a_ll = wait_link_local(&pair.a, "va");
         wait_link_local(&pair.b, "vb");
-        let socket_options = |ifr: IfRef| SocketOptions {
-            interface: Some(ifr),
-            protocol: VrrpProtocol::Vrrp,
-            delivery: Delivery::Multicast {
-                group: VRRP_GROUP_V6,
-            },
-            receive_buffer: None,
-            kernel_filter: true,
-        };
-        let (opts_a, opts_b) = (socket_options(va), socket_options(vb));
-        let sender = pair
-            .a
-            .enter(move || VrrpSocketV6::open(&opts_a).expect("open A"));
-        let receiver = pair
-            .b
-            .enter(move || VrrpSocketV6::open(&opts_b).expect("open B"));
+        let (sender, receiver) = pair.open_sockets(
+            VrrpSocketV6::open,
+            multicast(va, VrrpProtocol::Vrrp, VRRP_GROUP_V6),
+            multicast(vb, VrrpProtocol::Vrrp, VRRP_GROUP_V6),
+        );
 
         let advert = Advert {
             version: Version::V3,
@@ -1185,19 +1150,8 @@ async fn ipv6_filter_drops_hop_limit_below_255() {
     let (va, vb) = (if_ref(&pair.a, "va"), if_ref(&pair.b, "vb"));
     let a_ll = wait_link_local(&pair.a, "va");
     wait_link_local(&pair.b, "vb");
-    let opts_b = SocketOptions {
-        interface: Some(vb),
-        protocol: VrrpProtocol::Vrrp,
-        delivery: Delivery::Multicast {
-            group: VRRP_GROUP_V6,
-        },
-        receive_buffer: None,
-        kernel_filter: true,
-    };
-    let opts_a = SocketOptions {
-        interface: Some(va.clone()),
-        ..opts_b.clone()
-    };
+    let opts_b = multicast(vb, VrrpProtocol::Vrrp, VRRP_GROUP_V6);
+    let opts_a = multicast(va.clone(), VrrpProtocol::Vrrp, VRRP_GROUP_V6);
     let receiver = pair
         .b
         .enter(move || VrrpSocketV6::open(&opts_b).expect("open B"));
@@ -1366,23 +1320,13 @@ async fn frames_match_real_keepalived_and_its_adverts_are_received() {
     if !can_run() {
         return;
     }
-    let pair = Pair::new();
-    pair.a.ip(&["addr", "add", "192.0.2.1/24", "dev", "va"]);
-    pair.b.ip(&["addr", "add", "192.0.2.2/24", "dev", "vb"]);
+    let pair = Pair::new_v4();
     wait_link_local(&pair.a, "va");
     wait_link_local(&pair.b, "vb");
     let va_mac = pair.a.mac_of("va");
     let vb = if_ref(&pair.b, "vb");
     let tap = capture_socket(&pair.b);
-    let opts_b = SocketOptions {
-        interface: Some(vb),
-        protocol: VrrpProtocol::Vrrp,
-        delivery: Delivery::Multicast {
-            group: VRRP_GROUP_V4,
-        },
-        receive_buffer: None,
-        kernel_filter: true,
-    };
+    let opts_b = multicast(vb, VrrpProtocol::Vrrp, VRRP_GROUP_V4);
     let receiver = pair
         .b
         .enter(move || VrrpSocketV4::open(&opts_b).expect("open B"));
