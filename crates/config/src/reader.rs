@@ -603,7 +603,7 @@ impl Reader {
             );
             return false;
         }
-        if !is_regular_non_executable(&real_path(dir, name)) {
+        if !is_regular_non_executable(&dir.join(name)) {
             self.file_config_error(
                 INCLUDE_R,
                 format!(
@@ -718,7 +718,7 @@ impl Reader {
             if !self.check_glob_file(&name, &dir, diags) {
                 continue;
             }
-            let real = real_path(&dir, &name);
+            let real = dir.join(&name);
             let key = (name.clone(), real.clone());
             let loaded = match self.loaded.get(&key) {
                 Some((id, data)) => Ok((*id, Rc::clone(data))),
@@ -1273,20 +1273,12 @@ fn fgets(file: &mut OpenFile) -> Option<(Vec<u8>, u32)> {
     Some((visible.to_vec(), first_col))
 }
 
-fn real_path(dir: &Path, name: &str) -> PathBuf {
-    if name.starts_with('/') {
-        PathBuf::from(name)
-    } else {
-        dir.join(name)
-    }
-}
-
 /// The directory keepalived chdir()s to for a file: its own directory when its name
 /// has a `/`, otherwise unchanged.
 fn file_cwd(dir: &Path, name: &str) -> PathBuf {
     match name.rfind('/') {
         Some(0) => PathBuf::from("/"),
-        Some(i) => real_path(dir, name.get(..i).unwrap_or("")),
+        Some(i) => dir.join(name.get(..i).unwrap_or("")),
         None => dir.to_path_buf(),
     }
 }

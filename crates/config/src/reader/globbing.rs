@@ -37,7 +37,7 @@ pub(crate) fn glob(pattern: &str, cwd: &Path) -> GlobOutcome {
             if out.paths.len() >= MAX_RESULTS {
                 break;
             }
-            let marked = if is_dir(&real_path(cwd, &path)) && !path.ends_with('/') {
+            let marked = if is_dir(&cwd.join(&path)) && !path.ends_with('/') {
                 format!("{path}/")
             } else {
                 path
@@ -60,14 +60,6 @@ pub(crate) fn have_brace(pattern: &str) -> bool {
         }
     }
     false
-}
-
-fn real_path(cwd: &Path, path: &str) -> PathBuf {
-    if path.starts_with('/') {
-        PathBuf::from(path)
-    } else {
-        cwd.join(path)
-    }
 }
 
 fn is_dir(path: &Path) -> bool {
@@ -225,7 +217,7 @@ fn glob_no_brace(pattern: &str, cwd: &Path, only_dirs: bool, out: &mut GlobOutco
         let dir = dir.as_deref();
         if !has_magic(file_part) {
             let name = join(dir, &unescape(file_part));
-            let real = real_path(cwd, &name);
+            let real = cwd.join(&name);
             if std::fs::symlink_metadata(&real).is_ok() {
                 if !only_dirs || is_dir(&real) {
                     results.push(name);
@@ -236,7 +228,7 @@ fn glob_no_brace(pattern: &str, cwd: &Path, only_dirs: bool, out: &mut GlobOutco
             continue;
         }
         out.have_wildcards = true;
-        let scan = real_path(cwd, dir.unwrap_or("."));
+        let scan = cwd.join(dir.unwrap_or("."));
         let scan = if dir.is_none() && cwd.as_os_str().is_empty() {
             PathBuf::from(".")
         } else {
@@ -258,7 +250,7 @@ fn glob_no_brace(pattern: &str, cwd: &Path, only_dirs: bool, out: &mut GlobOutco
             let name = entry.file_name().to_string_lossy().into_owned();
             if matcher.matches_with(&name, options) {
                 let full = join(dir, &name);
-                if !only_dirs || is_dir(&real_path(cwd, &full)) {
+                if !only_dirs || is_dir(&cwd.join(&full)) {
                     results.push(full);
                 }
                 if results.len() >= MAX_RESULTS {
