@@ -17,32 +17,16 @@
 //!   Master_Down_Interval + the LAN delay (and not before Master_Down − one interval);
 //!   after a graceful stop, within Skew_Time + the LAN delay.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::net::{IpAddr, Ipv4Addr};
 
+use common::{Lan, node_address};
 use proptest::prelude::*;
 use vrrp::advert::{Advert, Version};
 use vrrp::router::{
     Action, Input, Router, RouterConfig, State, Timestamp, TrackerConfig, TrackerId, TrackerStatus,
 };
-
-/// splitmix64: tiny, deterministic, good enough for loss and delay draws.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..=max`.
-    fn up_to(&mut self, max: u64) -> u64 {
-        if max == 0 { 0 } else { self.next() % (max + 1) }
-    }
-}
 
 #[derive(Debug, Clone)]
 enum Event {
@@ -80,24 +64,8 @@ struct Transition {
 struct Sim {
     now: u64,
     nodes: Vec<Node>,
-    queue: BTreeMap<(u64, u64), Event>,
-    seq: u64,
-    rng: Rng,
-    loss_per_mille: u64,
-    max_delay_us: u64,
+    lan: Lan<Event>,
     transitions: Vec<Transition>,
-    /// Last delivery time per (sender, receiver): one LAN segment does not reorder the
-    /// packets of one sender.
-    link_busy_until: BTreeMap<(usize, usize), u64>,
-}
-
-fn node_address(index: usize) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(
-        192,
-        0,
-        2,
-        11 + u8::try_from(index).unwrap_or(0),
-    ))
 }
 
 impl Sim {
@@ -114,19 +82,9 @@ impl Sim {
                     interface_up: true,
                 })
                 .collect(),
-            queue: BTreeMap::new(),
-            seq: 0,
-            rng: Rng(seed),
-            loss_per_mille: 0,
-            max_delay_us,
+            lan: Lan::new(seed, 0, max_delay_us),
             transitions: Vec::new(),
-            link_busy_until: BTreeMap::new(),
         }
-    }
-
-    fn schedule(&mut self, at: u64, event: Event) {
-        self.seq += 1;
-        self.queue.insert((at, self.seq), event);
     }
 
     fn alive(&self, index: usize) -> bool {
@@ -146,24 +104,13 @@ impl Sim {
         for action in actions {
             match action {
                 Action::SendAdvert(advert) => {
-                    for to in 0..self.nodes.len() {
-                        if to == index || self.rng.up_to(999) < self.loss_per_mille {
-                            continue;
-                        }
-                        let delay = self.rng.up_to(self.max_delay_us);
-                        let incarnation = self.nodes.get(to).map_or(0, |n| n.incarnation);
-                        let link = self.link_busy_until.entry((index, to)).or_insert(0);
-                        let at = (self.now + delay).max(*link);
-                        *link = at;
-                        self.schedule(
-                            at,
-                            Event::Deliver {
-                                to,
-                                incarnation,
-                                advert: advert.clone(),
-                            },
-                        );
-                    }
+                    let nodes = &self.nodes;
+                    self.lan
+                        .broadcast(self.now, index, nodes.len(), |to| Event::Deliver {
+                            to,
+                            incarnation: nodes.get(to).map_or(0, |n| n.incarnation),
+                            advert: advert.clone(),
+                        });
                 }
                 Action::StateChanged { to, .. } => self.transitions.push(Transition {
                     at: self.now,
@@ -286,7 +233,7 @@ impl Sim {
 
     fn run_until(&mut self, end: u64) {
         loop {
-            let next_event = self.queue.keys().next().map(|&(at, _)| at);
+            let next_event = self.lan.next_at();
             let next_timer = self
                 .nodes
                 .iter()
@@ -318,7 +265,7 @@ impl Sim {
                         self.drain(index);
                     }
                 }
-            } else if let Some((_, event)) = self.queue.pop_first() {
+            } else if let Some(event) = self.lan.pop() {
                 self.apply(event);
             }
             self.check_vip_invariant();
@@ -477,7 +424,8 @@ fn run_scenario(s: &Scenario) {
 
     // Phase 1: staggered starts (up to 3 intervals) and chaos over 30 intervals, with loss.
     for (index, offset) in s.start_offsets_permille.iter().enumerate() {
-        sim.schedule(interval_us * offset / 1000, Event::Restart(index));
+        sim.lan
+            .schedule(interval_us * offset / 1000, Event::Restart(index));
     }
     let chaos_end = 30 * interval_us;
     for &(at_permille, node, kind) in &s.chaos {
@@ -489,17 +437,17 @@ fn run_scenario(s: &Scenario) {
             3 => Event::ToggleTracker(node),
             _ => Event::Interface(node, at_permille % 2 == 0),
         };
-        sim.schedule(at, event);
+        sim.lan.schedule(at, event);
     }
-    sim.loss_per_mille = s.loss_per_mille;
+    sim.lan.loss_per_mille = s.loss_per_mille;
     sim.run_until(chaos_end);
 
     // Phase 2: no loss, everyone back; settle for the slowest possible takeover
     // (start wait + preemption, each ≤ 4 intervals) plus margin.
-    sim.loss_per_mille = 0;
+    sim.lan.loss_per_mille = 0;
     for index in 0..sim.nodes.len() {
-        sim.schedule(chaos_end, Event::Interface(index, true));
-        sim.schedule(chaos_end, Event::Restart(index));
+        sim.lan.schedule(chaos_end, Event::Interface(index, true));
+        sim.lan.schedule(chaos_end, Event::Restart(index));
     }
     let settled = chaos_end + 12 * interval_us;
     sim.run_until(settled);
@@ -510,7 +458,7 @@ fn run_scenario(s: &Scenario) {
         return;
     };
     let crash_at = settled + interval_us * s.crash_phase_permille / 1000;
-    sim.schedule(
+    sim.lan.schedule(
         crash_at,
         if s.graceful_failover {
             Event::Stop(old_master)
@@ -618,7 +566,7 @@ fn sim_lab_pair_figures() {
         })
     );
     // A's adverts go out at 3.414062 + k s; crash A right after the one at 9.414062 s.
-    sim.schedule(9_500_000, Event::Crash(0));
+    sim.lan.schedule(9_500_000, Event::Crash(0));
     sim.run_until(20_000_000);
     let takeover = sim
         .transitions
@@ -627,7 +575,7 @@ fn sim_lab_pair_figures() {
         .copied();
     assert_eq!(takeover.map(|t| t.at), Some(9_414_062 + 3_609_375));
     // A comes back: BACKUP (init), discards B's lower priority, preempts after 3.414062 s.
-    sim.schedule(20_000_000, Event::Restart(0));
+    sim.lan.schedule(20_000_000, Event::Restart(0));
     sim.run_until(30_000_000);
     let back = sim
         .transitions
@@ -647,7 +595,7 @@ fn sim_lab_graceful_stop_takes_skew_time() {
     sim.start(0);
     sim.start(1);
     sim.run_until(10_000_000);
-    sim.schedule(10_000_000, Event::Stop(0));
+    sim.lan.schedule(10_000_000, Event::Stop(0));
     sim.run_until(20_000_000);
     let takeover = sim
         .transitions
@@ -674,7 +622,7 @@ fn sim_lab_v3_centisecond_failover() {
         .copied();
     assert_eq!(first.map(|t| (t.at, t.node)), Some((341_406, 0)));
     let crash_at = 2_000_000;
-    sim.schedule(crash_at, Event::Crash(0));
+    sim.lan.schedule(crash_at, Event::Crash(0));
     let before = sim.transitions.len();
     sim.run_until(4_000_000);
     let takeover = sim

@@ -10,30 +10,16 @@
 //! - after that node crashes, another takes both VRIDs within Master_Down_Interval + the LAN
 //!   delay.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::net::{IpAddr, Ipv4Addr};
 
+use common::{Lan, node_address};
 use proptest::prelude::*;
 use vrrp::advert::{Advert, Version};
 use vrrp::router::{Action, GroupAction, Input, Router, RouterConfig, State, SyncGroup, Timestamp};
 
 const VRIDS: [u8; 2] = [51, 52];
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn up_to(&mut self, max: u64) -> u64 {
-        if max == 0 { 0 } else { self.next() % (max + 1) }
-    }
-}
 
 #[derive(Debug, Clone)]
 enum Event {
@@ -60,12 +46,7 @@ struct Sim {
     nodes: Vec<Node>,
     version: Version,
     interval_cs: u16,
-    queue: BTreeMap<(u64, u64), Event>,
-    seq: u64,
-    rng: Rng,
-    loss_per_mille: u64,
-    max_delay_us: u64,
-    link_busy_until: BTreeMap<(usize, usize), u64>,
+    lan: Lan<Event>,
     /// (time, node) of every member entering MASTER.
     masters_entered: Vec<(u64, usize)>,
 }
@@ -74,14 +55,13 @@ impl Sim {
     fn member_config(&self, node: usize, member: usize) -> RouterConfig {
         let priority = self.nodes.get(node).map_or(100, |n| n.priority);
         let vrid = VRIDS.get(member).copied().unwrap_or(51);
-        let address = IpAddr::V4(Ipv4Addr::new(
-            192,
-            0,
-            2,
-            11 + u8::try_from(node).unwrap_or(0),
-        ));
-        let mut config =
-            RouterConfig::new(format!("VI_{vrid}"), self.version, vrid, priority, address);
+        let mut config = RouterConfig::new(
+            format!("VI_{vrid}"),
+            self.version,
+            vrid,
+            priority,
+            node_address(node),
+        );
         config.advert_interval_cs = self.interval_cs;
         config.virtual_addresses = vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100 + vrid))];
         config.interface_up = self
@@ -90,11 +70,6 @@ impl Sim {
             .and_then(|n| n.interface_up.get(member).copied())
             .unwrap_or(true);
         config
-    }
-
-    fn schedule(&mut self, at: u64, event: Event) {
-        self.seq += 1;
-        self.queue.insert((at, self.seq), event);
     }
 
     fn group(&self, node: usize) -> Option<&SyncGroup> {
@@ -116,24 +91,13 @@ impl Sim {
             };
             match action {
                 Action::SendAdvert(advert) => {
-                    for to in 0..self.nodes.len() {
-                        if to == index || self.rng.up_to(999) < self.loss_per_mille {
-                            continue;
-                        }
-                        let delay = self.rng.up_to(self.max_delay_us);
-                        let incarnation = self.nodes.get(to).map_or(0, |n| n.incarnation);
-                        let link = self.link_busy_until.entry((index, to)).or_insert(0);
-                        let at = (self.now + delay).max(*link);
-                        *link = at;
-                        self.schedule(
-                            at,
-                            Event::Deliver {
-                                to,
-                                incarnation,
-                                advert: advert.clone(),
-                            },
-                        );
-                    }
+                    let nodes = &self.nodes;
+                    self.lan
+                        .broadcast(self.now, index, nodes.len(), |to| Event::Deliver {
+                            to,
+                            incarnation: nodes.get(to).map_or(0, |n| n.incarnation),
+                            advert: advert.clone(),
+                        });
                 }
                 Action::StateChanged {
                     to: State::Master, ..
@@ -224,7 +188,7 @@ impl Sim {
 
     fn run_until(&mut self, end: u64) {
         loop {
-            let next_event = self.queue.keys().next().map(|&(at, _)| at);
+            let next_event = self.lan.next_at();
             let next_timer = self
                 .nodes
                 .iter()
@@ -255,7 +219,7 @@ impl Sim {
                         self.drain(index);
                     }
                 }
-            } else if let Some((_, event)) = self.queue.pop_first() {
+            } else if let Some(event) = self.lan.pop() {
                 self.apply(event);
             }
         }
@@ -364,16 +328,12 @@ fn run_scenario(s: &Scenario) {
             .collect(),
         version: s.version,
         interval_cs: s.interval_cs,
-        queue: BTreeMap::new(),
-        seq: 0,
-        rng: Rng(s.seed),
-        loss_per_mille: s.loss_per_mille,
-        max_delay_us,
-        link_busy_until: BTreeMap::new(),
+        lan: Lan::new(s.seed, s.loss_per_mille, max_delay_us),
         masters_entered: Vec::new(),
     };
     for (index, offset) in s.start_offsets_permille.iter().enumerate() {
-        sim.schedule(interval_us * offset / 1000, Event::Restart(index));
+        sim.lan
+            .schedule(interval_us * offset / 1000, Event::Restart(index));
     }
     let chaos_end = 30 * interval_us;
     for &(at_permille, node, kind) in &s.chaos {
@@ -385,16 +345,17 @@ fn run_scenario(s: &Scenario) {
             2 => Event::Interface(node, member, false),
             _ => Event::Interface(node, member, true),
         };
-        sim.schedule(at, event);
+        sim.lan.schedule(at, event);
     }
     sim.run_until(chaos_end);
 
-    sim.loss_per_mille = 0;
+    sim.lan.loss_per_mille = 0;
     for index in 0..sim.nodes.len() {
         for member in 0..VRIDS.len() {
-            sim.schedule(chaos_end, Event::Interface(index, member, true));
+            sim.lan
+                .schedule(chaos_end, Event::Interface(index, member, true));
         }
-        sim.schedule(chaos_end, Event::Restart(index));
+        sim.lan.schedule(chaos_end, Event::Restart(index));
     }
     let settled = chaos_end + 16 * interval_us;
     sim.run_until(settled);
@@ -404,7 +365,7 @@ fn run_scenario(s: &Scenario) {
         return;
     };
     let crash_at = settled + interval_us * s.crash_phase_permille / 1000;
-    sim.schedule(crash_at, Event::Crash(old_master));
+    sim.lan.schedule(crash_at, Event::Crash(old_master));
     sim.run_until(crash_at);
     let Some(best) = sim.best_priority() else {
         return;
