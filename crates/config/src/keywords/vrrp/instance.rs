@@ -7,6 +7,7 @@ use super::addr::{
     IFNAMSIZ, parse_address_line, parse_ipaddress, parse_route_line, parse_rule_line,
 };
 use crate::diag::Level;
+use crate::model::Config;
 use crate::model::vrrp::{
     AuthType, ChecksumCompat, Family, InitialState, Ipvlan, Notify, Script, TrackRef, UnicastPeer,
     VrrpInstance,
@@ -695,43 +696,112 @@ pub(super) fn track_interface_line(
     }))
 }
 
-/// keepalived: `alloc_track_script()`: the script must already be defined.
-pub(super) fn track_script_line(
+/// The trackers an instance or sync group refers to by name. keepalived's
+/// `alloc_track_script()`, `vrrp_alloc_track_file()`, `alloc_track_process()` and
+/// `alloc_track_bfd()` differ only in where the definition lives and in scripts'
+/// +/-254 clamp and leniency about a bad `reverse` word.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Tracker {
+    Script,
+    File,
+    Process,
+    Bfd,
+}
+
+impl Tracker {
+    fn what(self) -> &'static str {
+        match self {
+            Tracker::Script => "script",
+            Tracker::File => "file",
+            Tracker::Process => "process",
+            Tracker::Bfd => "bfd",
+        }
+    }
+
+    /// The definition's default weight and reverse, if `name` is defined.
+    fn defaults(self, cfg: &Config, name: &str) -> Option<(i32, bool)> {
+        match self {
+            Tracker::Script => cfg
+                .vrrp
+                .scripts
+                .iter()
+                .find(|s| s.name == name && !s.discarded)
+                .map(|s| (s.weight, s.reverse)),
+            Tracker::File => cfg
+                .vrrp
+                .track_files
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| (s.weight, s.reverse)),
+            Tracker::Process => cfg
+                .vrrp
+                .track_processes
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| (s.weight, s.reverse)),
+            Tracker::Bfd => cfg
+                .bfd
+                .vrrp_tracked
+                .iter()
+                .find(|b| b.name == name)
+                .map(|b| (b.weight, b.weight_reverse)),
+        }
+    }
+}
+
+/// A VRRP instance or sync group: what a `track_script|file|process|bfd { }` block fills.
+pub(super) trait TrackRefs {
+    fn track_refs(&mut self, kind: Tracker) -> &mut Vec<TrackRef>;
+}
+
+impl TrackRefs for VrrpInstance {
+    fn track_refs(&mut self, kind: Tracker) -> &mut Vec<TrackRef> {
+        match kind {
+            Tracker::Script => &mut self.track_scripts,
+            Tracker::File => &mut self.track_files,
+            Tracker::Process => &mut self.track_processes,
+            Tracker::Bfd => &mut self.track_bfds,
+        }
+    }
+}
+
+/// One line of a `track_script|file|process|bfd { }` block of `owner`; `duplicate`
+/// says whether `owner` already tracks that name.
+fn track_ref_line(
     ctx: &mut Ctx<'_>,
     l: &Line,
     owner: &str,
-    existing: &[TrackRef],
+    kind: Tracker,
+    duplicate: bool,
 ) -> Result<Option<TrackRef>, crate::parser::Abort> {
     let name = ctx.arg(l, 0)?;
-    let Some(script) = ctx
-        .cfg
-        .vrrp
-        .scripts
-        .iter()
-        .find(|s| s.name == name && !s.discarded)
-    else {
+    let what = kind.what();
+    let Some((def_weight, def_reverse)) = kind.defaults(ctx.cfg, name) else {
         ctx.report(
             Level::GeneralError,
-            format!("({owner}) track script {name} not found - ignoring"),
+            format!("({owner}) track {what} {name} not found - ignoring"),
         );
         return Ok(None);
     };
-    let (def_weight, def_reverse) = (script.weight, script.reverse);
-    if existing.iter().any(|t| t.name == name) {
+    if duplicate {
         ctx.report(
             Level::GeneralError,
-            format!("({owner}) duplicate track_script {name} - ignoring"),
+            format!("({owner}) duplicate track_{what} {name} - ignoring"),
         );
         return Ok(None);
     }
-    let t = parse_track_line(ctx, l, owner, "track script", 254, true)?;
+    let t = parse_track_line(ctx, l, owner, &format!("track {what}"), 254, true)?;
     if !t.ok {
         return Ok(None);
     }
     let weight = match t.weight {
-        Some(w) => clamp_254(ctx, owner, &t.name, w),
+        Some(w) if kind == Tracker::Script => clamp_254(ctx, owner, &t.name, w),
+        Some(w) => w,
         None => def_weight,
     };
+    if kind != Tracker::Script && l.word(3).is_some() && t.reverse.is_none() {
+        return Ok(None);
+    }
     Ok(Some(TrackRef {
         name: t.name,
         weight,
@@ -740,173 +810,49 @@ pub(super) fn track_script_line(
     }))
 }
 
-/// keepalived: `vrrp_alloc_track_file()`: the file must already be defined.
-pub(super) fn track_file_line(
+/// A `track_script|file|process|bfd { NAME [weight W [reverse|noreverse]] }` block of
+/// the instance or sync group `holder` returns, named by `owner`.
+pub(super) fn track_block<T: TrackRefs>(
     ctx: &mut Ctx<'_>,
-    l: &Line,
-    owner: &str,
-    existing: &[TrackRef],
-) -> Result<Option<TrackRef>, crate::parser::Abort> {
-    let name = ctx.arg(l, 0)?;
-    let Some(file) = ctx.cfg.vrrp.track_files.iter().find(|s| s.name == name) else {
-        ctx.report(
-            Level::GeneralError,
-            format!("({owner}) track file {name} not found - ignoring"),
-        );
-        return Ok(None);
-    };
-    let (def_weight, def_reverse) = (file.weight, file.reverse);
-    if existing.iter().any(|t| t.name == name) {
-        ctx.report(
-            Level::GeneralError,
-            format!("({owner}) duplicate track_file {name} - ignoring"),
-        );
-        return Ok(None);
-    }
-    let t = parse_track_line(ctx, l, owner, "track file", 254, true)?;
-    if !t.ok || (l.word(3).is_some() && t.reverse.is_none()) {
-        return Ok(None);
-    }
-    Ok(Some(TrackRef {
-        name: t.name,
-        weight: t.weight.unwrap_or(def_weight),
-        reverse: t.reverse.unwrap_or(def_reverse),
-        span: Some(l.span),
-    }))
-}
-
-/// keepalived: `alloc_track_process()`: the process tracker must already be defined.
-pub(super) fn track_process_line(
-    ctx: &mut Ctx<'_>,
-    l: &Line,
-    owner: &str,
-    existing: &[TrackRef],
-) -> Result<Option<TrackRef>, crate::parser::Abort> {
-    let name = ctx.arg(l, 0)?;
-    let Some(p) = ctx.cfg.vrrp.track_processes.iter().find(|s| s.name == name) else {
-        ctx.report(
-            Level::GeneralError,
-            format!("({owner}) track process {name} not found - ignoring"),
-        );
-        return Ok(None);
-    };
-    let (def_weight, def_reverse) = (p.weight, p.reverse);
-    if existing.iter().any(|t| t.name == name) {
-        ctx.report(
-            Level::GeneralError,
-            format!("({owner}) duplicate track_process {name} - ignoring"),
-        );
-        return Ok(None);
-    }
-    let t = parse_track_line(ctx, l, owner, "track process", 254, true)?;
-    if !t.ok || (l.word(3).is_some() && t.reverse.is_none()) {
-        return Ok(None);
-    }
-    Ok(Some(TrackRef {
-        name: t.name,
-        weight: t.weight.unwrap_or(def_weight),
-        reverse: t.reverse.unwrap_or(def_reverse),
-        span: Some(l.span),
-    }))
-}
-
-/// keepalived: `alloc_track_bfd()`: the `bfd_instance` must already be defined.
-pub(super) fn track_bfd_line(
-    ctx: &mut Ctx<'_>,
-    l: &Line,
-    owner: &str,
-    existing: &[TrackRef],
-) -> Result<Option<TrackRef>, crate::parser::Abort> {
-    let name = ctx.arg(l, 0)?;
-    let Some(bfd) = ctx.cfg.bfd.vrrp_tracked.iter().find(|b| b.name == name) else {
-        ctx.report(
-            Level::GeneralError,
-            format!("({owner}) track bfd {name} not found - ignoring"),
-        );
-        return Ok(None);
-    };
-    let (def_weight, def_reverse) = (bfd.weight, bfd.weight_reverse);
-    if existing.iter().any(|t| t.name == name) {
-        ctx.report(
-            Level::GeneralError,
-            format!("({owner}) duplicate track_bfd {name} - ignoring"),
-        );
-        return Ok(None);
-    }
-    let t = parse_track_line(ctx, l, owner, "track bfd", 253, true)?;
-    if !t.ok || (l.word(3).is_some() && t.reverse.is_none()) {
-        return Ok(None);
-    }
-    Ok(Some(TrackRef {
-        name: t.name,
-        weight: t.weight.unwrap_or(def_weight),
-        reverse: t.reverse.unwrap_or(def_reverse),
-        span: Some(l.span),
-    }))
+    line: &Line,
+    kind: Tracker,
+    holder: for<'c, 'x> fn(&'c mut Ctx<'x>) -> Option<&'c mut T>,
+    owner: fn(&Ctx<'_>) -> String,
+) -> HandlerResult {
+    ctx.value_block(line, |ctx, l| {
+        let owner = owner(ctx);
+        let duplicate = holder(ctx).is_some_and(|h| {
+            h.track_refs(kind)
+                .iter()
+                .any(|t| Some(t.name.as_str()) == l.word(0))
+        });
+        if let Some(r) = track_ref_line(ctx, l, &owner, kind, duplicate)?
+            && let Some(h) = holder(ctx)
+        {
+            h.track_refs(kind).push(r);
+        }
+        Ok(())
+    })
 }
 
 /// `track_script { NAME [weight W [reverse|noreverse]] }`.
 pub fn track_script(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
-    ctx.value_block(line, |ctx, l| {
-        let owner = current_name(ctx);
-        let existing = current(ctx)
-            .map(|i| i.track_scripts.clone())
-            .unwrap_or_default();
-        if let Some(r) = track_script_line(ctx, l, &owner, &existing)?
-            && let Some(inst) = current(ctx)
-        {
-            inst.track_scripts.push(r);
-        }
-        Ok(())
-    })
+    track_block(ctx, line, Tracker::Script, current, current_name)
 }
 
 /// `track_file { NAME [weight W [reverse|noreverse]] }`.
 pub fn track_file(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
-    ctx.value_block(line, |ctx, l| {
-        let owner = current_name(ctx);
-        let existing = current(ctx)
-            .map(|i| i.track_files.clone())
-            .unwrap_or_default();
-        if let Some(r) = track_file_line(ctx, l, &owner, &existing)?
-            && let Some(inst) = current(ctx)
-        {
-            inst.track_files.push(r);
-        }
-        Ok(())
-    })
+    track_block(ctx, line, Tracker::File, current, current_name)
 }
 
 /// `track_process { NAME [weight W [reverse|noreverse]] }`.
 pub fn track_process(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
-    ctx.value_block(line, |ctx, l| {
-        let owner = current_name(ctx);
-        let existing = current(ctx)
-            .map(|i| i.track_processes.clone())
-            .unwrap_or_default();
-        if let Some(r) = track_process_line(ctx, l, &owner, &existing)?
-            && let Some(inst) = current(ctx)
-        {
-            inst.track_processes.push(r);
-        }
-        Ok(())
-    })
+    track_block(ctx, line, Tracker::Process, current, current_name)
 }
 
 /// `track_bfd { NAME [weight W [reverse|noreverse]] }`.
 pub fn track_bfd(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
-    ctx.value_block(line, |ctx, l| {
-        let owner = current_name(ctx);
-        let existing = current(ctx)
-            .map(|i| i.track_bfds.clone())
-            .unwrap_or_default();
-        if let Some(r) = track_bfd_line(ctx, l, &owner, &existing)?
-            && let Some(inst) = current(ctx)
-        {
-            inst.track_bfds.push(r);
-        }
-        Ok(())
-    })
+    track_block(ctx, line, Tracker::Bfd, current, current_name)
 }
 
 /// `mcast_src_ip ADDR` / `unicast_src_ip ADDR`.

@@ -4,14 +4,11 @@
 //! (keepalived: vrrp_parser.c, trackers/track_file.c).
 
 use super::addr::{parse_address_line, parse_route_line, parse_rule_line};
-use super::instance::{
-    notify_slot, track_bfd_line, track_file_line, track_interface_line, track_process_line,
-    track_script_line,
-};
+use super::instance::{TrackRefs, Tracker, notify_slot, track_block, track_interface_line};
 use crate::diag::Level;
 use crate::model::vrrp::{
     GarpGroup, InterfaceDelays, LinkbeatInterface, LinkbeatType, ParamMatch, StaticTrackGroup,
-    SyncGroup, TrackFile, TrackProcess, VrrpScript,
+    SyncGroup, TrackFile, TrackProcess, TrackRef, VrrpScript,
 };
 use crate::parser::{Ctx, HandlerResult};
 use crate::reader::Line;
@@ -198,84 +195,39 @@ pub fn sync_group_track_interface(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResu
     })
 }
 
+impl TrackRefs for SyncGroup {
+    fn track_refs(&mut self, kind: Tracker) -> &mut Vec<TrackRef> {
+        match kind {
+            Tracker::Script => &mut self.track_scripts,
+            Tracker::File => &mut self.track_files,
+            Tracker::Process => &mut self.track_processes,
+            Tracker::Bfd => &mut self.track_bfds,
+        }
+    }
+}
+
+fn group<'c>(ctx: &'c mut Ctx<'_>) -> Option<&'c mut SyncGroup> {
+    ctx.cfg.vrrp.sync_groups.last_mut()
+}
+
 /// Sync group `track_script { }`.
 pub fn sync_group_track_script(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
-    ctx.value_block(line, |ctx, l| {
-        let owner = group_name(ctx);
-        let existing = ctx
-            .cfg
-            .vrrp
-            .sync_groups
-            .last()
-            .map(|g| g.track_scripts.clone())
-            .unwrap_or_default();
-        if let Some(r) = track_script_line(ctx, l, &owner, &existing)?
-            && let Some(g) = ctx.cfg.vrrp.sync_groups.last_mut()
-        {
-            g.track_scripts.push(r);
-        }
-        Ok(())
-    })
+    track_block(ctx, line, Tracker::Script, group, group_name)
 }
 
 /// Sync group `track_file { }`.
 pub fn sync_group_track_file(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
-    ctx.value_block(line, |ctx, l| {
-        let owner = group_name(ctx);
-        let existing = ctx
-            .cfg
-            .vrrp
-            .sync_groups
-            .last()
-            .map(|g| g.track_files.clone())
-            .unwrap_or_default();
-        if let Some(r) = track_file_line(ctx, l, &owner, &existing)?
-            && let Some(g) = ctx.cfg.vrrp.sync_groups.last_mut()
-        {
-            g.track_files.push(r);
-        }
-        Ok(())
-    })
+    track_block(ctx, line, Tracker::File, group, group_name)
 }
 
 /// Sync group `track_process { }`.
 pub fn sync_group_track_process(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
-    ctx.value_block(line, |ctx, l| {
-        let owner = group_name(ctx);
-        let existing = ctx
-            .cfg
-            .vrrp
-            .sync_groups
-            .last()
-            .map(|g| g.track_processes.clone())
-            .unwrap_or_default();
-        if let Some(r) = track_process_line(ctx, l, &owner, &existing)?
-            && let Some(g) = ctx.cfg.vrrp.sync_groups.last_mut()
-        {
-            g.track_processes.push(r);
-        }
-        Ok(())
-    })
+    track_block(ctx, line, Tracker::Process, group, group_name)
 }
 
 /// Sync group `track_bfd { }`.
 pub fn sync_group_track_bfd(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
-    ctx.value_block(line, |ctx, l| {
-        let owner = group_name(ctx);
-        let existing = ctx
-            .cfg
-            .vrrp
-            .sync_groups
-            .last()
-            .map(|g| g.track_bfds.clone())
-            .unwrap_or_default();
-        if let Some(r) = track_bfd_line(ctx, l, &owner, &existing)?
-            && let Some(g) = ctx.cfg.vrrp.sync_groups.last_mut()
-        {
-            g.track_bfds.push(r);
-        }
-        Ok(())
-    })
+    track_block(ctx, line, Tracker::Bfd, group, group_name)
 }
 
 /// Sync group `notify*` scripts.
