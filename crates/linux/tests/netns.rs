@@ -22,6 +22,8 @@ use linux::vrrp_socket::{
 use linux::{Change, IfRef, MacAddr, Netlink};
 
 const DEADLINE: Duration = Duration::from_secs(10);
+/// How often a polled condition is checked.
+const POLL: Duration = Duration::from_millis(20);
 
 // ---------------------------------------------------------------- harness
 
@@ -729,27 +731,25 @@ async fn ipv4_unicast_advert_reaches_bound_source() {
 }
 
 fn wait_link_local(ns: &Netns, dev: &str) -> Ipv6Addr {
-    let start = Instant::now();
-    loop {
+    let what = format!("a link-local address on {dev}");
+    lab::wait_for(&what, DEADLINE, POLL, || {
         let shown = ns.ip(&["-6", "-o", "addr", "show", "dev", dev, "scope", "link"]);
-        let found = shown
+        if shown.contains("tentative") {
+            return None;
+        }
+        let addr = shown
             .split_whitespace()
             .skip_while(|w| *w != "inet6")
-            .nth(1)
-            .map(str::to_owned);
-        if let Some(addr) = found
-            && !shown.contains("tentative")
-        {
-            return addr
-                .split('/')
+            .nth(1)?;
+        Some(
+            addr.split('/')
                 .next()
                 .unwrap_or_default()
                 .parse()
-                .expect("ipv6");
-        }
-        assert!(start.elapsed() < DEADLINE, "no link-local address on {dev}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+                .expect("ipv6"),
+        )
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -1300,14 +1300,11 @@ impl Drop for Keepalived {
         // a deadline, before the namespace goes.
         let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap_or(0));
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let start = Instant::now();
-        while start.elapsed() < DEADLINE {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        if let Ok(None) = self.child.try_wait() {
+        let child = &mut self.child;
+        let exited = lab::wait_for("keepalived to stop", DEADLINE, POLL, || {
+            child.try_wait().ok().flatten()
+        });
+        if exited.is_err() {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
@@ -1493,11 +1490,13 @@ vrrp_instance V6 {
 
     // keepalived makes them at start-up; wait for the IPv6 one's address,
     // its last step.
-    let start = Instant::now();
-    while !theirs.ip(&["-6", "-o", "addr", "show"]).contains("vrrp.52") {
-        assert!(start.elapsed() < DEADLINE, "keepalived made no VMACs");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    lab::wait_for("keepalived's VMACs", DEADLINE, POLL, || {
+        theirs
+            .ip(&["-6", "-o", "addr", "show"])
+            .contains("vrrp.52")
+            .then_some(())
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
 
     let link_summary = |ns: &Netns, dev: &str| {
         let details = ns.ip(&["-d", "link", "show", dev]);
