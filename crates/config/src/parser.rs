@@ -374,18 +374,7 @@ impl<'a> Ctx<'a> {
         min: u32,
         max: u32,
     ) -> Result<Option<u32>, Abort> {
-        let word = self.arg(line, index)?;
-        let span = line.span_of(index);
-        Ok(self
-            .parse_unsigned(
-                word,
-                span,
-                10,
-                u64::from(min),
-                u64::from(max),
-                u64::from(u32::MAX),
-            )
-            .and_then(|v| u32::try_from(v).ok()))
+        self.read_unsigned_base(line, index, 10, min, max)
     }
 
     /// keepalived's `read_unsigned_base_strvec()` with an explicit base (0 = auto).
@@ -443,7 +432,12 @@ impl<'a> Ctx<'a> {
             );
             return None;
         }
-        match strtou(trimmed, base) {
+        // A value past the C type's range is strtoul()'s overflow for that type.
+        let parsed = match strtou(trimmed, base) {
+            StrToU::Value(v) if v > type_max => StrToU::Overflow,
+            parsed => parsed,
+        };
+        match parsed {
             StrToU::Invalid => {
                 self.report_at(
                     Level::InvalidNumber,
@@ -453,14 +447,6 @@ impl<'a> Ctx<'a> {
                 None
             }
             StrToU::Overflow => {
-                self.report_at(
-                    Level::InvalidNumber,
-                    span,
-                    format!("number '{word}' is too large"),
-                );
-                None
-            }
-            StrToU::Value(v) if v > type_max => {
                 self.report_at(
                     Level::InvalidNumber,
                     span,
