@@ -7,9 +7,10 @@
 use std::net::IpAddr;
 
 use super::instance::notify_slot;
+use crate::Diagnostics;
 use crate::Validation;
 use crate::diag::Level;
-use crate::model::vrrp::{Family, InitialState, VrrpInstance};
+use crate::model::vrrp::{Family, InitialState, IpAddress, Route, Rule, TrackRef, VrrpInstance};
 use crate::script::{check_script_security, lookup_user_group, resolve_script_user};
 use crate::span::Span;
 
@@ -232,58 +233,15 @@ fn resolve_interfaces(v: &mut Validation<'_>) -> bool {
     // does not matter for what is reported, only which line.
     let diags = &mut *v.diags;
     let vrrp = &mut v.cfg.vrrp;
-    vrrp.static_addresses.retain(|a| match &a.dev {
-        Some(dev) if !exists(dev) => {
-            missing = true;
-            report(
-                diags,
-                a.span,
-                format!("interface {dev} for ip address {} doesn't exist", a.addr),
-            );
-            false
-        }
-        _ => true,
-    });
-    vrrp.static_routes.retain(|r| match &r.dev {
-        Some(dev) if !exists(dev) => {
-            missing = true;
-            report(
-                diags,
-                r.span,
-                format!("interface {dev} for route doesn't exist"),
-            );
-            false
-        }
-        _ => true,
-    });
-    vrrp.static_rules.retain(|r| {
-        for dev in [&r.iif, &r.oif].into_iter().flatten() {
-            if !exists(dev) {
-                missing = true;
-                report(
-                    diags,
-                    r.span,
-                    format!("interface {dev} for rule doesn't exist"),
-                );
-                return false;
-            }
-        }
-        true
-    });
+    missing |= retain_existing_devs(
+        &mut [&mut vrrp.static_addresses],
+        &mut vrrp.static_routes,
+        &mut vrrp.static_rules,
+        &exists,
+        diags,
+    );
     for g in &mut vrrp.sync_groups {
-        let owner = g.name.clone();
-        g.track_interfaces.retain(|t| {
-            if exists(&t.name) {
-                return true;
-            }
-            missing = true;
-            report(
-                diags,
-                t.span,
-                format!("({owner}) tracked interface {} doesn't exist", t.name),
-            );
-            false
-        });
+        missing |= retain_existing_tracked(&g.name, &mut g.track_interfaces, &exists, diags);
     }
     // keepalived: an interface belongs to at most one garp_group.
     let mut garp_assigned: Vec<String> = Vec::new();
@@ -381,58 +339,14 @@ fn resolve_interfaces(v: &mut Validation<'_>) -> bool {
                 inst.vrf = None;
             }
         }
-        inst.track_interfaces.retain(|t| {
-            if exists(&t.name) {
-                return true;
-            }
-            missing = true;
-            report(
-                diags,
-                t.span,
-                format!("({name}) tracked interface {} doesn't exist", t.name),
-            );
-            false
-        });
-        for list in [&mut inst.vips, &mut inst.evips] {
-            list.retain(|a| match &a.dev {
-                Some(dev) if !exists(dev) => {
-                    missing = true;
-                    report(
-                        diags,
-                        a.span,
-                        format!("interface {dev} for ip address {} doesn't exist", a.addr),
-                    );
-                    false
-                }
-                _ => true,
-            });
-        }
-        inst.vroutes.retain(|r| match &r.dev {
-            Some(dev) if !exists(dev) => {
-                missing = true;
-                report(
-                    diags,
-                    r.span,
-                    format!("interface {dev} for route doesn't exist"),
-                );
-                false
-            }
-            _ => true,
-        });
-        inst.vrules.retain(|r| {
-            for dev in [&r.iif, &r.oif].into_iter().flatten() {
-                if !exists(dev) {
-                    missing = true;
-                    report(
-                        diags,
-                        r.span,
-                        format!("interface {dev} for rule doesn't exist"),
-                    );
-                    return false;
-                }
-            }
-            true
-        });
+        missing |= retain_existing_tracked(&name, &mut inst.track_interfaces, &exists, diags);
+        missing |= retain_existing_devs(
+            &mut [&mut inst.vips, &mut inst.evips],
+            &mut inst.vroutes,
+            &mut inst.vrules,
+            &exists,
+            diags,
+        );
         // keepalived: a VMAC/ipvlan name may not be an existing interface (none of the
         // hosts we describe has keepalived's private macvlans / l2 ipvlans).
         if let Some(vmac) = inst.vmac.as_mut()
@@ -463,6 +377,68 @@ fn resolve_interfaces(v: &mut Validation<'_>) -> bool {
         }
         end_of_block_checks(diags, inst);
     }
+    missing
+}
+
+/// Drops the tracked interfaces of `owner` that do not exist, reporting each; returns
+/// whether one was dropped.
+fn retain_existing_tracked(
+    owner: &str,
+    list: &mut Vec<TrackRef>,
+    exists: &impl Fn(&str) -> bool,
+    diags: &mut Diagnostics,
+) -> bool {
+    let before = list.len();
+    list.retain(|t| {
+        let keep = exists(&t.name);
+        if !keep {
+            diags.report(
+                Level::GeneralError,
+                t.span,
+                format!("({owner}) tracked interface {} doesn't exist", t.name),
+            );
+        }
+        keep
+    });
+    list.len() != before
+}
+
+/// Drops the addresses, routes and rules (static, or an instance's) on an interface
+/// that does not exist, reporting each; returns whether one was dropped.
+fn retain_existing_devs(
+    addr_lists: &mut [&mut Vec<IpAddress>],
+    routes: &mut Vec<Route>,
+    rules: &mut Vec<Rule>,
+    exists: &impl Fn(&str) -> bool,
+    diags: &mut Diagnostics,
+) -> bool {
+    let mut missing = false;
+    let mut gone = |span: Option<Span>, msg: String| {
+        missing = true;
+        diags.report(Level::GeneralError, span, msg);
+        false
+    };
+    for list in addr_lists {
+        list.retain(|a| match &a.dev {
+            Some(dev) if !exists(dev) => gone(
+                a.span,
+                format!("interface {dev} for ip address {} doesn't exist", a.addr),
+            ),
+            _ => true,
+        });
+    }
+    routes.retain(|r| match &r.dev {
+        Some(dev) if !exists(dev) => {
+            gone(r.span, format!("interface {dev} for route doesn't exist"))
+        }
+        _ => true,
+    });
+    rules.retain(
+        |r| match [&r.iif, &r.oif].into_iter().flatten().find(|d| !exists(d)) {
+            Some(dev) => gone(r.span, format!("interface {dev} for rule doesn't exist")),
+            None => true,
+        },
+    );
     missing
 }
 
