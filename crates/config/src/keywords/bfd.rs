@@ -11,6 +11,7 @@ use std::net::IpAddr;
 
 use crate::Validation;
 use crate::diag::Level;
+use crate::keywords::check::addr::parse_ip;
 use crate::model::bfd::{
     BfdInstance, DEFAULT_IDLE_TX_US, DEFAULT_MIN_RX_US, DEFAULT_MIN_TX_US, DEFAULT_MULTIPLIER,
     MAX_NAME_LEN, VrrpTrackedBfd,
@@ -253,21 +254,6 @@ fn bfd_instance_end(ctx: &mut Ctx<'_>) -> HandlerResult {
     Ok(())
 }
 
-/// Parses an address like keepalived's `inet_stosockaddr()` (no port).
-fn address(word: &str) -> Option<IpAddr> {
-    let is_v6 = word.contains(':');
-    let cut = word
-        .find('-')
-        .or_else(|| word.find('/'))
-        .unwrap_or(word.len());
-    let text = word.get(..cut)?;
-    if is_v6 {
-        text.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
-    } else {
-        text.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
-    }
-}
-
 fn neighbor_ip(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     if session(ctx).is_none() {
         return Ok(());
@@ -278,7 +264,7 @@ fn neighbor_ip(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     if word == "neighbour_ip" {
         scratch(ctx).neighbour_spelling = true;
     }
-    match address(&word) {
+    match parse_ip(&word) {
         Some(addr) => {
             if let Some(s) = session(ctx) {
                 s.neighbor = Some(addr);
@@ -303,7 +289,7 @@ fn source_ip(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
         return Ok(());
     };
     let word = ctx.arg(line, 1)?.to_string();
-    match address(&word) {
+    match parse_ip(&word) {
         Some(addr) => {
             if let Some(s) = session(ctx) {
                 s.source = Some(addr);

@@ -41,7 +41,9 @@ pub fn parse_sockaddr(
     Ok((addr, port_num))
 }
 
-/// The address part of `inet_stosockaddr()` (no port), without reporting anything.
+/// The address part of `inet_stosockaddr()` (no port), without reporting anything: IPv6
+/// when the text has a ':', anything from a '-' (range) or else a '/' (mask) on is
+/// ignored. Shared by the LVS, VRRP and BFD keywords.
 pub fn parse_ip(ip: &str) -> Option<IpAddr> {
     let is_v6 = ip.contains(':');
     let cut = ip.find('-').or_else(|| ip.find('/')).unwrap_or(ip.len());

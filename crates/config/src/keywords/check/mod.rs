@@ -11,7 +11,7 @@
 //! `validate_check_config()`, ipwrapper.c `link_vsg_to_vs()`) are in [`validate`] and
 //! carry no line, as keepalived prints them without one.
 
-mod addr;
+pub(crate) mod addr;
 mod checkers;
 mod validate;
 mod vs;

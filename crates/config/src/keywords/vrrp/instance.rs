@@ -7,6 +7,7 @@ use super::addr::{
     IFNAMSIZ, parse_address_line, parse_ipaddress, parse_route_line, parse_rule_line,
 };
 use crate::diag::Level;
+use crate::keywords::check::addr::parse_ip;
 use crate::model::Config;
 use crate::model::vrrp::{
     AuthType, ChecksumCompat, Family, InitialState, Ipvlan, Notify, Script, TrackRef, UnicastPeer,
@@ -32,18 +33,6 @@ fn current_name(ctx: &Ctx<'_>) -> String {
         .last()
         .map(|i| i.name.clone())
         .unwrap_or_default()
-}
-
-/// keepalived: `inet_stosockaddr()` without a port: IPv6 when the text has a ':',
-/// anything from a '-' (range) or else a '/' (mask) on is ignored.
-pub(super) fn parse_sockaddr(text: &str) -> Option<IpAddr> {
-    let cut = text.find('-').or_else(|| text.find('/'));
-    let addr = cut.and_then(|c| text.get(..c)).unwrap_or(text);
-    if text.contains(':') {
-        addr.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
-    } else {
-        addr.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
-    }
 }
 
 /// `vrrp_instance NAME`.
@@ -382,7 +371,7 @@ pub fn unicast_peer(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     ctx.value_block(line, |ctx, l| {
         let name = current_name(ctx);
         let first = ctx.arg(l, 0)?;
-        let Some(addr) = parse_sockaddr(first) else {
+        let Some(addr) = parse_ip(first) else {
             ctx.report(
                 Level::GeneralError,
                 format!("({name}) malformed unicast peer address '{first}' - skipping"),
@@ -866,7 +855,7 @@ pub fn source_ip(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     if keyword == "unicast_src_ip" {
         inst.unicast_configured = true;
     }
-    let Some(addr) = parse_sockaddr(word) else {
+    let Some(addr) = parse_ip(word) else {
         ctx.report(
             Level::GeneralError,
             format!("({name}) malformed source address '{word}' - skipping"),
@@ -901,7 +890,7 @@ pub fn mcast_dst_ip(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     let Some(inst) = current(ctx) else {
         return Ok(());
     };
-    let Some(addr) = parse_sockaddr(word) else {
+    let Some(addr) = parse_ip(word) else {
         ctx.report(
             Level::GeneralError,
             format!("({name}) malformed multicast destination address '{word}' - skipping"),
