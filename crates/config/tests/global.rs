@@ -474,8 +474,23 @@ fn failed_script_user_is_reported_and_sticks() {
 }
 
 /// A fresh directory under the system temp dir (root-owned 1777 /tmp keeps the path
-/// secure when the tests run as root).
-fn temp_dir() -> PathBuf {
+/// secure when the tests run as root), removed on drop (a failing test too).
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir() -> TempDir {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
         "ka-global-test-{}-{}",
@@ -484,7 +499,7 @@ fn temp_dir() -> PathBuf {
     ));
     std::fs::create_dir_all(&dir).expect("temp dir");
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    dir
+    TempDir(dir)
 }
 
 fn write_script(dir: &std::path::Path, name: &str, mode: u32) -> String {
@@ -526,7 +541,6 @@ fn startup_script_without_script_security_is_a_security_violation() {
     let loaded = load_finished(&text, &system, none_active());
     assert_eq!(flagged(&loaded), vec![]);
     assert!(loaded.config.global.startup_script.is_some());
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -549,7 +563,6 @@ fn missing_or_non_executable_scripts_are_dropped_silently() {
     );
     let loaded = load_finished(&text, &host(), none_active());
     assert_eq!(flagged(&loaded), vec![]);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -584,7 +597,6 @@ fn world_writable_script_is_insecure() {
     let loaded = load_finished(&text, &host(), none_active());
     assert_eq!(flagged(&loaded), vec![]);
     assert!(loaded.config.global.startup_script.is_none());
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -624,8 +636,6 @@ fn symlinked_script_resolves_and_keeps_its_name() {
         script.command(),
         canonical_dir.join("near.sh").to_string_lossy()
     );
-    let _ = std::fs::remove_dir_all(dir);
-    let _ = std::fs::remove_dir_all(other);
 }
 
 #[test]
