@@ -313,7 +313,8 @@ pub async fn ping_check(target: &Target) -> Result<(), CheckError> {
 pub struct MiscScript {
     /// argv (keepalived's split of `misc_path`).
     pub args: Vec<String>,
-    /// uid/gid resolved by validation; `None` = keepalived's own.
+    /// uid/gid resolved by validation; `None` = keepalived's own (also when
+    /// validation resolved exactly those).
     pub uid_gid: Option<(u32, u32)>,
 }
 
@@ -321,7 +322,8 @@ impl MiscScript {
     pub fn of(script: &Script) -> MiscScript {
         MiscScript {
             args: script.args.clone(),
-            uid_gid: script.uid_gid,
+            // Compared once here, not on every check.
+            uid_gid: script.uid_gid.filter(|&ids| ids != current_ids()),
         }
     }
 }
@@ -351,9 +353,7 @@ pub async fn misc_check(script: &MiscScript, dynamic: bool) -> Result<MiscResult
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true);
-    if let Some((uid, gid)) = script.uid_gid
-        && (uid, gid) != current_ids()
-    {
+    if let Some((uid, gid)) = script.uid_gid {
         command.uid(uid).gid(gid);
     }
     let status = command
