@@ -233,6 +233,7 @@ async fn smtp_check_against_postfix() {
     }
     let addr = SocketAddr::from(([127, 0, 0, 1], 25));
     let was_running = std::net::TcpStream::connect(addr).is_ok();
+    let _restore = RestorePostfix { was_running };
     if !was_running {
         let status = std::process::Command::new("postfix")
             .arg("start")
@@ -265,8 +266,18 @@ async fn smtp_check_against_postfix() {
             .await
             .expect("postfix restored");
     }
-    if !was_running {
-        let _ = std::process::Command::new("postfix").arg("stop").output();
+}
+
+/// Leaves postfix running or stopped as the test found it, also when the
+/// test panics.
+struct RestorePostfix {
+    was_running: bool,
+}
+
+impl Drop for RestorePostfix {
+    fn drop(&mut self) {
+        let verb = if self.was_running { "start" } else { "stop" };
+        let _ = std::process::Command::new("postfix").arg(verb).output();
     }
 }
 
