@@ -15,7 +15,7 @@
 //! - [`crate::script::finish_script_security`] once at the end (SECURITY VIOLATION);
 //! - `GlobalConfig::script_audit.config_test_killed`: keepalived dies with 143.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -244,18 +244,6 @@ fn optional_bool(ctx: &mut Ctx<'_>, line: &Line) -> Option<bool> {
     ctx.read_optional_bool(line, 1)
 }
 
-/// keepalived's `inet_stosockaddr()`: the family is IPv6 when the text has a ':',
-/// anything from a '-' or '/' on (range, mask) is ignored.
-fn parse_ip_like_keepalived(text: &str) -> Option<IpAddr> {
-    let end = text.find(['-', '/']).unwrap_or(text.len());
-    let addr = &text[..end];
-    if text.contains(':') {
-        addr.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
-    } else {
-        addr.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
-    }
-}
-
 /// C `strtol(text, &end, 0)` with a whole-string check: decimal, 0x hex or 0 octal.
 fn parse_c_long_auto(text: &str) -> Option<i64> {
     let (negative, digits) = match text.strip_prefix('-') {
@@ -440,7 +428,7 @@ fn smtp_server(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     };
     // keepalived: an IP literal (no '-' or '/'), otherwise a name resolved now.
     let resolved = port.is_some()
-        && ((!host.contains(['-', '/']) && parse_ip_like_keepalived(host).is_some())
+        && ((!host.contains(['-', '/']) && crate::keywords::check::addr::parse_ip(host).is_some())
             || ctx_resolves(host));
     match port {
         Some(port) if resolved => {
@@ -1115,7 +1103,7 @@ fn lvs_sync_daemon(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
             }
             "group" => {
                 let text = line.word(index + 1).unwrap_or("");
-                match parse_ip_like_keepalived(text) {
+                match crate::keywords::check::addr::parse_ip(text) {
                     None => ctx.report(
                         Level::GeneralError,
                         format!("invalid lvs_sync_daemon group '{text}' - ignored"),
@@ -1164,7 +1152,7 @@ fn lvs_sync_daemon(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
 
 fn vrrp_mcast_group4(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     let text = ctx.arg(line, 1)?;
-    match parse_ip_like_keepalived(text) {
+    match crate::keywords::check::addr::parse_ip(text) {
         None => ctx.report(
             Level::GeneralError,
             format!("cannot parse vrrp_mcast_group4 '{text}' - ignored"),
@@ -1184,7 +1172,7 @@ fn vrrp_mcast_group4(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
 
 fn vrrp_mcast_group6(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     let text = ctx.arg(line, 1)?;
-    match parse_ip_like_keepalived(text) {
+    match crate::keywords::check::addr::parse_ip(text) {
         None => ctx.report(
             Level::GeneralError,
             format!("cannot parse vrrp_mcast_group6 '{text}' - ignored"),
