@@ -11,7 +11,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, TcpListener, TcpStream};
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use ipvs::{
@@ -20,65 +19,16 @@ use ipvs::{
     TunnelType,
 };
 
-/// The tests share one kernel table: one at a time.
-static KERNEL: Mutex<()> = Mutex::new(());
+type Env = lab::ipvs_vm::VmTest<Ipvs>;
 
-struct Env {
-    started: Instant,
-    name: String,
-    ipvs: Ipvs,
-    _serial: MutexGuard<'static, ()>,
-}
-
+/// The kernel table to `test` alone, empty (services and sync daemons).
 fn env(test: &str) -> Option<Env> {
-    let serial = KERNEL.lock().unwrap_or_else(PoisonError::into_inner);
-    let required = std::env::var_os("IPVS_VM_TESTS_REQUIRED").is_some();
-    let allowed = std::env::var("IPVS_VM").as_deref() == Ok("1")
-        || std::env::var("IPVS_TESTS_ALLOW_HOST").as_deref() == Ok("1");
-    if !allowed {
-        assert!(
-            !required,
-            "{test}: IPVS_VM_TESTS_REQUIRED but not in the VM"
-        );
-        skip_note(&format!(
-            "skipping {test}: not inside the ipvs-vm guest (IPVS_VM unset); these tests flush \
-             the IPVS table, set IPVS_TESTS_ALLOW_HOST=1 to run them on this host anyway"
-        ));
-        return None;
+    let mut env = lab::ipvs_vm::enter(test, Ipvs::connect)?;
+    env.ipvs.flush().unwrap();
+    for daemon in env.ipvs.daemons().unwrap() {
+        env.ipvs.del_daemon(daemon.state).unwrap();
     }
-    let mut ipvs = match Ipvs::connect() {
-        Ok(ipvs) => ipvs,
-        Err(e) => {
-            assert!(!required, "{test}: IPVS unavailable: {e}");
-            skip_note(&format!("skipping {test}: IPVS unavailable: {e}"));
-            return None;
-        }
-    };
-    ipvs.flush().unwrap();
-    for daemon in ipvs.daemons().unwrap() {
-        ipvs.del_daemon(daemon.state).unwrap();
-    }
-    Some(Env {
-        started: Instant::now(),
-        name: test.to_string(),
-        ipvs,
-        _serial: serial,
-    })
-}
-
-/// Written to the real stderr: libtest captures `eprintln!` of passing tests,
-/// and a skip must be visible.
-fn skip_note(note: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{note}");
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        // Captured by libtest (shown on failure or with --nocapture): the
-        // real stderr would interleave with the harness summary in the VM.
-        eprintln!("vm test {}: {:.2?}", self.name, self.started.elapsed());
-    }
+    Some(env)
 }
 
 fn ipvsadm(args: &[&str]) -> String {

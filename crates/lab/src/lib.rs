@@ -14,6 +14,8 @@
 //! Waiting is done with [`wait_for`]: poll a condition until a deadline, never sleep
 //! and hope.
 
+pub mod ipvs_vm;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -22,7 +22,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use config::model::lvs::LvsConfig;
@@ -30,57 +29,13 @@ use ipvs::reconcile::{Op, Release, Table};
 use ipvs::{Dest, Ipvs, Protocol, ServiceKey};
 use lvs::Lvs;
 
-static KERNEL: Mutex<()> = Mutex::new(());
+type Env = lab::ipvs_vm::VmTest<Ipvs>;
 
-struct Env {
-    started: Instant,
-    name: String,
-    ipvs: Ipvs,
-    _serial: MutexGuard<'static, ()>,
-}
-
-fn skip_note(note: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{note}");
-}
-
+/// The kernel table to `test` alone, empty.
 fn env(test: &str) -> Option<Env> {
-    let serial = KERNEL.lock().unwrap_or_else(PoisonError::into_inner);
-    let required = std::env::var_os("IPVS_VM_TESTS_REQUIRED").is_some();
-    let allowed = std::env::var("IPVS_VM").as_deref() == Ok("1")
-        || std::env::var("IPVS_TESTS_ALLOW_HOST").as_deref() == Ok("1");
-    if !allowed {
-        assert!(
-            !required,
-            "{test}: IPVS_VM_TESTS_REQUIRED but not in the VM"
-        );
-        skip_note(&format!(
-            "skipping {test}: not inside the ipvs-vm guest (IPVS_VM unset); these tests flush \
-             the IPVS table, set IPVS_TESTS_ALLOW_HOST=1 to run them on this host anyway"
-        ));
-        return None;
-    }
-    let mut ipvs = match Ipvs::connect() {
-        Ok(ipvs) => ipvs,
-        Err(e) => {
-            assert!(!required, "{test}: IPVS unavailable: {e}");
-            skip_note(&format!("skipping {test}: IPVS unavailable: {e}"));
-            return None;
-        }
-    };
-    ipvs.flush().unwrap();
-    Some(Env {
-        started: Instant::now(),
-        name: test.to_string(),
-        ipvs,
-        _serial: serial,
-    })
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        eprintln!("vm test {}: {:.2?}", self.name, self.started.elapsed());
-    }
+    let mut env = lab::ipvs_vm::enter(test, Ipvs::connect)?;
+    env.ipvs.flush().unwrap();
+    Some(env)
 }
 
 fn run(program: &str, args: &[&str]) -> String {
