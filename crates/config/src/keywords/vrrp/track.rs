@@ -133,6 +133,22 @@ pub fn sync_group(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     Ok(())
 }
 
+/// The optional `reverse` after `weight W` in a `vrrp_script`, `vrrp_track_process` or
+/// `track_file` definition (`what`); any other word is reported and ignored.
+fn weight_reverse(ctx: &mut Ctx<'_>, line: &Line, what: &str, name: &str) -> bool {
+    match line.word(2) {
+        Some("reverse") => true,
+        Some(opt) => {
+            ctx.report(
+                Level::GeneralError,
+                format!("{what} {name}: unknown weight option '{opt}'"),
+            );
+            false
+        }
+        None => false,
+    }
+}
+
 fn group_name(ctx: &Ctx<'_>) -> String {
     ctx.cfg
         .vrrp
@@ -557,17 +573,7 @@ pub fn script_weight(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
             format!("vrrp_script {name} weight '{given}' must be in [-253, 253]"),
         );
     }
-    let mut reverse = false;
-    if let Some(opt) = line.word(2) {
-        if opt == "reverse" {
-            reverse = true;
-        } else {
-            ctx.report(
-                Level::GeneralError,
-                format!("vrrp_script {name}: unknown weight option '{opt}'"),
-            );
-        }
-    }
+    let reverse = weight_reverse(ctx, line, "vrrp_script", &name);
     if let Some(s) = ctx.cfg.vrrp.scripts.last_mut() {
         // keepalived stores whatever strtol produced even when out of range; we keep
         // the previous value instead of an unchecked one.
@@ -775,17 +781,7 @@ pub fn process_weight(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
         );
         return Ok(());
     };
-    let mut reverse = false;
-    if let Some(opt) = line.word(2) {
-        if opt == "reverse" {
-            reverse = true;
-        } else {
-            ctx.report(
-                Level::GeneralError,
-                format!("vrrp_track_process {name}: unknown weight option '{opt}'"),
-            );
-        }
-    }
+    let reverse = weight_reverse(ctx, line, "vrrp_track_process", &name);
     if let Some(p) = ctx.cfg.vrrp.track_processes.last_mut() {
         p.weight = w;
         p.reverse |= reverse;
@@ -985,17 +981,7 @@ pub fn track_file_weight(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
             1
         }
     };
-    let mut reverse = false;
-    if let Some(opt) = line.word(2) {
-        if opt == "reverse" {
-            reverse = true;
-        } else {
-            ctx.report(
-                Level::GeneralError,
-                format!("track_file {name}: unknown weight option '{opt}'"),
-            );
-        }
-    }
+    let reverse = weight_reverse(ctx, line, "track_file", &name);
     if let Some(f) = ctx.cfg.vrrp.track_files.last_mut() {
         f.weight = w;
         f.reverse |= reverse;
