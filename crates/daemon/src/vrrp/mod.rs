@@ -1209,46 +1209,20 @@ impl VrrpRuntime {
                     *slot = value;
                 }
                 let id = TrackerId(instance::FILE_TRACKER | u32::try_from(index).unwrap_or(0));
-                let tracking: Vec<usize> = self
-                    .instances
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, inst)| inst.tracked_files.contains(&index))
-                    .map(|(i, _)| i)
-                    .collect();
-                for i in tracking {
-                    self.feed(
-                        i,
-                        Input::Tracker {
-                            id,
-                            status: TrackerStatus::Value(value),
-                        },
-                    )
-                    .await;
-                }
+                self.feed_tracker(id, TrackerStatus::Value(value), |inst| {
+                    inst.tracked_files.contains(&index)
+                })
+                .await;
             }
             NetEvent::Script { index, up } => {
                 if let Some(slot) = self.script_up.get_mut(index) {
                     *slot = up;
                 }
                 let id = TrackerId(u32::try_from(index).unwrap_or(u32::MAX));
-                let tracking: Vec<usize> = self
-                    .instances
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, inst)| inst.tracked_scripts.contains(&index))
-                    .map(|(i, _)| i)
-                    .collect();
-                for i in tracking {
-                    self.feed(
-                        i,
-                        Input::Tracker {
-                            id,
-                            status: status_of(up),
-                        },
-                    )
-                    .await;
-                }
+                self.feed_tracker(id, status_of(up), |inst| {
+                    inst.tracked_scripts.contains(&index)
+                })
+                .await;
             }
         }
     }
@@ -1599,22 +1573,28 @@ impl VrrpRuntime {
             self.links_down.insert(ifindex);
         }
         let id = TrackerId(instance::INTERFACE_TRACKER | ifindex);
+        self.feed_tracker(id, status_of(up), |inst| {
+            inst.tracked_links.contains(&ifindex)
+        })
+        .await;
+    }
+
+    /// Feeds a tracker's new status to every instance that tracks it.
+    async fn feed_tracker(
+        &mut self,
+        id: TrackerId,
+        status: TrackerStatus,
+        tracks: impl Fn(&Instance) -> bool,
+    ) {
         let tracking: Vec<usize> = self
             .instances
             .iter()
             .enumerate()
-            .filter(|(_, inst)| inst.tracked_links.contains(&ifindex))
+            .filter(|(_, inst)| tracks(inst))
             .map(|(i, _)| i)
             .collect();
         for i in tracking {
-            self.feed(
-                i,
-                Input::Tracker {
-                    id,
-                    status: status_of(up),
-                },
-            )
-            .await;
+            self.feed(i, Input::Tracker { id, status }).await;
         }
     }
 
