@@ -1048,10 +1048,16 @@ impl VrrpRuntime {
         if advert.priority == 0 {
             info!("({}) sent 0 priority", inst.name);
         }
-        let destinations: Vec<IpAddr> = match inst.group {
-            Some(group) => vec![group],
-            None => inst.unicast_peers.iter().map(|p| p.address).collect(),
+        // The group, else the unicast peers (no allocation per advert).
+        let peers = if inst.group.is_some() {
+            &[][..]
+        } else {
+            &inst.unicast_peers[..]
         };
+        let destinations = inst
+            .group
+            .into_iter()
+            .chain(peers.iter().map(|p| p.address));
         let unicast = inst.is_unicast();
         match &pool.socket {
             PoolSocket::V4(socket) => {
