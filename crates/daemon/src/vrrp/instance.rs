@@ -141,6 +141,15 @@ pub fn garp_config(inst: &VrrpInstance, global: &GlobalConfig) -> GarpConfig {
     }
 }
 
+/// `version 3`, else VRRPv2.
+fn version_of(inst: &VrrpInstance) -> Version {
+    if inst.version == Some(3) {
+        Version::V3
+    } else {
+        Version::V2
+    }
+}
+
 /// The interval in centiseconds (validation already rounded v2 to whole seconds).
 fn interval_cs(inst: &VrrpInstance) -> u16 {
     let us = if inst.advert_int_us == 0 {
@@ -159,13 +168,14 @@ pub fn router_config(
     advertised: Vec<IpAddr>,
     interface_up: bool,
 ) -> RouterConfig {
-    let version = if inst.version == Some(3) {
-        Version::V3
-    } else {
-        Version::V2
-    };
     let vrid = inst.vrid.unwrap_or(0);
-    let mut rc = RouterConfig::new(inst.name.clone(), version, vrid, inst.priority, source);
+    let mut rc = RouterConfig::new(
+        inst.name.clone(),
+        version_of(inst),
+        vrid,
+        inst.priority,
+        source,
+    );
     rc.advert_interval_cs = interval_cs(inst);
     rc.wants_master = inst.initial_state == Some(InitialState::Master);
     rc.virtual_addresses = advertised;
@@ -245,11 +255,7 @@ pub fn build(
         Some(config::model::vrrp::Family::V6) => Family::Ipv6,
         _ => Family::Ipv4,
     };
-    let version = if inst.version == Some(3) {
-        Version::V3
-    } else {
-        Version::V2
-    };
+    let version = version_of(inst);
     let vrid = inst.vrid.ok_or_else(|| RunError::Instance {
         name: name.clone(),
         reason: "no virtual_router_id".into(),
