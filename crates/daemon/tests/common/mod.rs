@@ -145,17 +145,11 @@ pub fn crash(lab: &mut Lab, running: &Running) {
 pub fn stop(lab: &mut Lab, running: &Running) -> Option<i32> {
     let process = lab.process(running.index).expect("process");
     process.signal(15).expect("SIGTERM");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(Some(status)) = process.child.try_wait() {
-            return status.code();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "daemon did not exit after SIGTERM"
-        );
-        std::thread::sleep(POLL);
-    }
+    wait_for("exit after SIGTERM", Duration::from_secs(10), POLL, || {
+        process.child.try_wait().ok().flatten()
+    })
+    .expect("daemon exited after SIGTERM")
+    .code()
 }
 
 /// Whether `vip` (as `ip -o addr` prints it, e.g. "192.0.2.100/24") is on `ifname`.
@@ -204,17 +198,10 @@ pub fn wait_log(
     timeout: Duration,
 ) -> Result<(), LabError> {
     let index = running.index;
-    let deadline = Instant::now() + timeout;
-    loop {
+    wait_for(&format!("log line {text:?}"), timeout, POLL, || {
         let log = lab.process(index).map(|p| p.log_text()).unwrap_or_default();
-        if log.contains(text) {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            return Err(LabError::Timeout(timeout, format!("log line {text:?}")));
-        }
-        std::thread::sleep(POLL);
-    }
+        log.contains(text).then_some(())
+    })
 }
 
 /// RFC 5798 §6.1 Master_Down_Interval for a backup of `priority` (v3 formula; for v2
