@@ -16,7 +16,7 @@ need=()
 for pkg in iproute2 tcpdump keepalived; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
 if ((${#need[@]})); then apt-get update -qq && apt-get install -y -qq "${need[@]}" </dev/null >/dev/null; fi
 cargo build --release -q -p daemon
-OURS=$PWD/target/release/keepalived
+OURS=${CARGO_TARGET_DIR:-$PWD/target}/release/keepalived
 UPSTREAM=/usr/sbin/keepalived
 
 P=kdemo$$
@@ -101,7 +101,13 @@ ip netns exec "${P}dB" tcpdump -i eth0 -nn -tt -l 'vrrp or arp' >"$STATE/wire" 2
 disown
 ip netns exec "${P}dB" ip -ts monitor address dev eth0 >"$STATE/addr" 2>/dev/null &
 disown
-sleep 2.5   # let a couple of adverts go by so the capture has dA's last one
+# Wait until the capture has one of dA's adverts (tcpdump is up and dA is sending).
+wait_wire() { # grep-pattern timeout_s
+    local deadline=$((SECONDS + $2))
+    while ((SECONDS < deadline)); do grep -q "$1" "$STATE/wire" 2>/dev/null && return 0; sleep 0.05; done
+    return 1
+}
+wait_wire '192.0.2.11 > 224.0.0.18' 5 || fail "no advert from dA captured"
 
 master_pid=$(cat "$STATE/dA/vrrp.pid" 2>/dev/null || cat "$STATE/dA/launcher.pid")
 kill_ts=$(date +%s.%N)
