@@ -11,7 +11,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, TcpListener, TcpStream};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ipvs::{
     AddressFamily, Daemon, DaemonState, Dest, DestKey, Error, Forwarding, Ipvs, IpvsCmd, Netmask,
@@ -823,13 +823,17 @@ fn statistics_zero_and_flush() {
     );
     // Statistics are folded in by the kernel's rate estimator, every 2 s
     // (ip_vs_est.c): poll for them, bounded.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let stats = loop {
-        let stats = env.ipvs.service(&k).unwrap().stats.unwrap();
-        if stats.conns > 0 || Instant::now() > deadline {
-            break stats;
-        }
-    };
+    let poll = Duration::from_millis(100);
+    let stats = lab::wait_for(
+        "the estimator to count",
+        Duration::from_secs(20),
+        poll,
+        || {
+            let stats = env.ipvs.service(&k).unwrap().stats.unwrap();
+            (stats.conns > 0).then_some(stats)
+        },
+    )
+    .unwrap();
     assert_eq!(stats.conns, 1, "{stats:?}");
     assert!(stats.in_packets >= 1 && stats.in_bytes > 0, "{stats:?}");
     let dest = &env.ipvs.dests(&k).unwrap()[0];

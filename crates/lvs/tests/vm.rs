@@ -32,6 +32,9 @@ use lvs::Lvs;
 type Env = lab::ipvs_vm::VmTest<Ipvs>;
 
 /// The kernel table to `test` alone, empty.
+/// How often a test polls for a condition it waits on.
+const POLL: Duration = Duration::from_millis(100);
+
 fn env(test: &str) -> Option<Env> {
     let mut env = lab::ipvs_vm::enter(test, Ipvs::connect)?;
     env.ipvs.flush().unwrap();
@@ -273,14 +276,8 @@ impl Lab {
         }
         // Wait until both servers answer directly.
         for addr in ["10.41.1.2", "10.41.2.2"] {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while fetch(addr).is_none() {
-                assert!(
-                    Instant::now() < deadline,
-                    "http server {addr} did not start"
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            let what = format!("http server {addr} to start");
+            lab::wait_for(&what, Duration::from_secs(30), POLL, || fetch(addr)).unwrap();
         }
         lab
     }
@@ -406,19 +403,16 @@ fn reload_edits_only_the_changed_weight_and_keeps_counters() {
 
     // The service statistics are folded in by the kernel's estimator every
     // 2 s: wait until all ten connections are counted.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while env
-        .ipvs
-        .service(&vip_key(PORT))
-        .unwrap()
-        .stats
-        .unwrap()
-        .conns
-        < 10
-    {
-        assert!(Instant::now() < deadline, "statistics never reached 10");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    lab::wait_for(
+        "statistics to reach 10",
+        Duration::from_secs(30),
+        POLL,
+        || {
+            let stats = env.ipvs.service(&vip_key(PORT)).unwrap().stats.unwrap();
+            (stats.conns >= 10).then_some(())
+        },
+    )
+    .unwrap();
     let before = dests_by_addr(&mut env.ipvs, PORT);
     let service_before = env.ipvs.service(&vip_key(PORT)).unwrap().stats.unwrap();
     for d in &before {
@@ -629,14 +623,11 @@ impl DrLab {
             lab.servers.push(server);
         }
         for addr in ["10.42.0.11", "10.42.0.12"] {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while fetch_from("lvsdrc", addr).is_none() {
-                assert!(
-                    Instant::now() < deadline,
-                    "http server {addr} did not start"
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            let what = format!("http server {addr} to start");
+            lab::wait_for(&what, Duration::from_secs(30), POLL, || {
+                fetch_from("lvsdrc", addr)
+            })
+            .unwrap();
         }
         lab
     }
@@ -795,11 +786,18 @@ fn reload_matches_keepalived() {
     std::fs::write(&conf, reloaded_oracle()).unwrap();
     keepalived.signal("-HUP");
     // Wait for the new virtual server's real server: the reload is through then.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !saved_table().iter().any(|l| l.contains("192.168.80.2")) {
-        assert!(Instant::now() < deadline, "keepalived did not reload");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    lab::wait_for(
+        "keepalived to reload",
+        Duration::from_secs(60),
+        POLL,
+        || {
+            saved_table()
+                .iter()
+                .any(|l| l.contains("192.168.80.2"))
+                .then_some(())
+        },
+    )
+    .unwrap();
     let theirs = settled_table(ours_after.len());
     keepalived.stop();
 
