@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
 
+use crate::control::{self, Command};
 use crate::logging::{self, LogOptions};
 use crate::process::{self, PidFile};
 use crate::vrrp::{RuntimeOptions, VrrpRuntime};
@@ -148,13 +149,11 @@ pub fn run(options: &DaemonOptions, args: &[String]) -> i32 {
     };
     let config = loaded.config;
     let code = runtime.block_on(async {
-        let shutdown = match shutdown_signal() {
-            Ok(s) => s,
-            Err(e) => {
-                error!("cannot install signal handlers: {e}");
-                return 1;
-            }
-        };
+        let (commands_tx, commands) = control::channel();
+        if let Err(e) = forward_signals(commands_tx) {
+            error!("cannot install signal handlers: {e}");
+            return 1;
+        }
         info!("Starting VRRP child process, pid={}", std::process::id());
         let vrrp = match VrrpRuntime::start(&config, options.runtime.clone()).await {
             Ok(v) => v,
@@ -164,7 +163,7 @@ pub fn run(options: &DaemonOptions, args: &[String]) -> i32 {
             }
         };
         info!("Startup complete");
-        vrrp.run(shutdown).await;
+        vrrp.run(commands).await;
         0
     });
     info!("Stopped Keepalived v{VERSION} (keepalived-rs)");
@@ -205,25 +204,36 @@ fn load(options: &DaemonOptions) -> config::Loaded {
     config::load_file(&options.config_file, &options.load, &config::HostSystem)
 }
 
-/// Completes on SIGTERM or SIGINT; logs the signals whose handling comes later.
-fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+/// Turns signals into runtime commands: SIGTERM/SIGINT stop, SIGHUP reloads (the new
+/// configuration is loaded and checked here first), SIGUSR1/SIGUSR2 dump.
+fn forward_signals(commands: control::CommandSender) -> std::io::Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
     let mut usr1 = signal(SignalKind::user_defined1())?;
     let mut usr2 = signal(SignalKind::user_defined2())?;
-    Ok(async move {
+    tokio::spawn(async move {
         loop {
-            tokio::select! {
-                _ = term.recv() => break,
-                _ = int.recv() => break,
-                _ = hup.recv() => warn!("Reload (SIGHUP) is not implemented yet - ignored"),
-                _ = usr1.recv() => warn!("Data dump (SIGUSR1) is not implemented yet - ignored"),
-                _ = usr2.recv() => warn!("Stats dump (SIGUSR2) is not implemented yet - ignored"),
+            let command = tokio::select! {
+                _ = term.recv() => Command::Stop,
+                _ = int.recv() => Command::Stop,
+                _ = hup.recv() => {
+                    warn!("Reload (SIGHUP) is not implemented yet - ignored");
+                    continue;
+                }
+                _ = usr1.recv() => Command::DumpData,
+                _ = usr2.recv() => Command::DumpStats { clear: false },
+            };
+            let stop = matches!(command, Command::Stop);
+            if stop {
+                info!("Stopping");
+            }
+            if commands.send(command).is_err() || stop {
+                return;
             }
         }
-        info!("Stopping");
-    })
+    });
+    Ok(())
 }
 
 #[cfg(test)]

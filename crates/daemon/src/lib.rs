@@ -7,7 +7,9 @@
 //! - [`vrrp`]: the event loop owning every router, socket pools, VIPs, GARPs.
 //! - [`daemon`]: `keepalived -f FILE` as a whole: config, namespace, pid files,
 //!   signals, runtime.
+//! - [`control`]: the commands (stop, reload, dumps) every subsystem runtime takes.
 
+pub mod control;
 pub mod daemon;
 pub mod logging;
 pub mod process;

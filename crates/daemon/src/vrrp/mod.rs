@@ -9,7 +9,7 @@
 //! - [`VrrpRuntime::start`] resolves interfaces, creates VMACs, removes leftover VIPs
 //!   (keepalived does this at startup: "(VI_1) removing VIPs."), opens the socket pools
 //!   and starts every router (keepalived always enters BACKUP first).
-//! - [`VrrpRuntime::run`] drives everything until the `shutdown` future completes,
+//! - [`VrrpRuntime::run`] drives everything until a [`crate::control::Command::Stop`],
 //!   then stops every router (priority-0 advert, VIPs removed) and cleans up.
 //! - Timers: a `BTreeSet` of (deadline, unit) — the earliest entry is the one sleep.
 //! - Actions are performed in the order the state machine emits them.
@@ -27,7 +27,6 @@ pub mod scripts;
 pub mod trackfile;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::future::Future;
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -51,6 +50,7 @@ use vrrp::router::{
     TrackerId, TrackerStatus,
 };
 
+use crate::control::{Command, CommandReceiver};
 use instance::{Instance, InstanceLinks, Interfaces};
 use net::{NetEvent, Pool, PoolKey, PoolSocket};
 
@@ -830,21 +830,27 @@ impl VrrpRuntime {
             .collect()
     }
 
-    /// Runs until `shutdown` completes, then stops every instance gracefully.
-    pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
+    /// Runs until [`Command::Stop`] arrives (or every command sender is gone), then
+    /// stops every instance gracefully.
+    pub async fn run(mut self, mut commands: CommandReceiver) {
         if !self.startup_delay.is_zero() {
             info!(
                 "Delaying startup for {} seconds",
                 self.startup_delay.as_secs_f64()
             );
-            tokio::select! {
-                biased;
-                () = &mut shutdown => {
-                    self.stop().await;
-                    return;
+            let delay = tokio::time::sleep(self.startup_delay);
+            tokio::pin!(delay);
+            loop {
+                tokio::select! {
+                    biased;
+                    command = commands.recv() => {
+                        if !self.on_command(command).await {
+                            self.stop().await;
+                            return;
+                        }
+                    }
+                    () = &mut delay => break,
                 }
-                () = tokio::time::sleep(self.startup_delay) => {}
             }
             self.start_units().await;
         }
@@ -853,7 +859,11 @@ impl VrrpRuntime {
             let sleep_until = next.map(|(at, _)| self.instant_of(at));
             tokio::select! {
                 biased;
-                () = &mut shutdown => break,
+                command = commands.recv() => {
+                    if !self.on_command(command).await {
+                        break;
+                    }
+                }
                 () = async {
                     match sleep_until {
                         Some(at) => tokio::time::sleep_until(at).await,
@@ -867,6 +877,29 @@ impl VrrpRuntime {
             }
         }
         self.stop().await;
+    }
+
+    /// Handles one operator command; false when the runtime should stop.
+    async fn on_command(&mut self, command: Option<Command>) -> bool {
+        match command {
+            None | Some(Command::Stop) => false,
+            Some(Command::Reload(_)) => {
+                warn!("Reload is not implemented yet - the running configuration stays");
+                true
+            }
+            Some(Command::DumpData) => {
+                warn!("Data dump (SIGUSR1) is not implemented yet - ignored");
+                true
+            }
+            Some(Command::DumpStats { .. }) => {
+                warn!("Stats dump (SIGUSR2) is not implemented yet - ignored");
+                true
+            }
+            Some(Command::DumpJson) => {
+                warn!("JSON dump is not implemented yet - ignored");
+                true
+            }
+        }
     }
 
     async fn fire_timers(&mut self) {
