@@ -9,6 +9,7 @@
 //!   signals, runtime.
 //! - [`control`]: the commands (stop, reload, dumps) every subsystem runtime takes.
 
+pub mod checker;
 pub mod control;
 pub mod daemon;
 pub mod logging;
