@@ -120,6 +120,27 @@ pub fn register(socket: socket2::Socket) -> io::Result<tokio::io::unix::AsyncFd<
     unsafe { tokio::io::unix::AsyncFd::register(socket) }.map_err(|e| e.into_parts().1)
 }
 
+/// A timerfd as the reactor sees it (`AsyncFd` wants `AsRawFd`; nix's `TimerFd` only
+/// offers `AsFd`).
+pub struct TimerIo(pub nix::sys::timerfd::TimerFd);
+
+impl std::os::fd::AsRawFd for TimerIo {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsFd;
+        self.0.as_fd().as_raw_fd()
+    }
+}
+
+/// Registers a timerfd with the tokio reactor of the current runtime.
+pub fn register_timer(
+    timer: nix::sys::timerfd::TimerFd,
+) -> io::Result<tokio::io::unix::AsyncFd<TimerIo>> {
+    // SAFETY: `TimerFd` owns its descriptor (an `OwnedFd` inside), which stays open and
+    // unchanged until it is dropped; `TimerIo::as_raw_fd` always returns it, and the
+    // `AsyncFd` owns the `TimerIo`, so the descriptor outlives the registration.
+    unsafe { tokio::io::unix::AsyncFd::register(TimerIo(timer)) }.map_err(|e| e.into_parts().1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

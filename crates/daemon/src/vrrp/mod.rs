@@ -28,7 +28,6 @@ pub mod trackfile;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
-use std::time::Instant;
 
 use futures::FutureExt;
 use linux::addr::InterfaceAddress;
@@ -61,6 +60,8 @@ pub enum RunError {
     Netlink(#[from] linux::NetlinkError),
     #[error("({name}) {reason}")]
     Instance { name: String, reason: String },
+    #[error("cannot create the timer: {0}")]
+    Timer(std::io::Error),
 }
 
 /// Daemon-level options that change how the runtime behaves.
@@ -211,7 +212,9 @@ impl Interfaces for HostInterfaces {
 
 /// The VRRP runtime. See the module documentation.
 pub struct VrrpRuntime {
-    epoch: Instant,
+    /// The clock of every [`Timestamp`] and the one timer of the loop (a timerfd:
+    /// tokio's wheel would fire Master_Down 1–2 ms late).
+    clock: linux::timer::DeadlineTimer,
     options: RuntimeOptions,
     mcast_group4: std::net::Ipv4Addr,
     instances: Vec<Instance>,
@@ -274,7 +277,7 @@ impl VrrpRuntime {
         }
         let (events_tx, events_rx) = unbounded_channel();
         let mut runtime = VrrpRuntime {
-            epoch: Instant::now(),
+            clock: linux::timer::DeadlineTimer::new().map_err(RunError::Timer)?,
             options,
             mcast_group4: config.global.vrrp_mcast_group4,
             instances: Vec::new(),
@@ -805,13 +808,7 @@ impl VrrpRuntime {
     }
 
     fn now(&self) -> Timestamp {
-        Timestamp::from_micros(u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX))
-    }
-
-    fn instant_of(&self, at: Timestamp) -> tokio::time::Instant {
-        tokio::time::Instant::from_std(
-            self.epoch + std::time::Duration::from_micros(at.as_micros()),
-        )
+        Timestamp::from_micros(self.clock.now_micros())
     }
 
     /// The state of every instance, by name (for tests and dumps).
@@ -855,8 +852,10 @@ impl VrrpRuntime {
             self.start_units().await;
         }
         loop {
-            let next = self.timers.first().copied();
-            let sleep_until = next.map(|(at, _)| self.instant_of(at));
+            let next = self.timers.first().map(|(at, _)| at.as_micros());
+            if let Err(e) = self.clock.arm(next) {
+                error!("cannot arm the timer: {e}");
+            }
             tokio::select! {
                 biased;
                 command = commands.recv() => {
@@ -864,12 +863,14 @@ impl VrrpRuntime {
                         break;
                     }
                 }
-                () = async {
-                    match sleep_until {
-                        Some(at) => tokio::time::sleep_until(at).await,
-                        None => std::future::pending().await,
+                expired = self.clock.expired() => {
+                    if let Err(e) = expired {
+                        // Not expected from a timerfd; pause so it cannot spin the loop.
+                        error!("timer: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                     }
-                } => self.fire_timers().await,
+                    self.fire_timers().await;
+                }
                 event = self.events_rx.recv() => match event {
                     Some(event) => self.on_event(event).await,
                     None => break,
