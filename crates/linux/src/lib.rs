@@ -17,6 +17,7 @@
 //! | [`vrrp_socket`] | [`vrrp_socket::VrrpSocketV4`] (IP_HDRINCL: send whole IP packets from `vrrp::packet::encode_ipv4`; `recv` → bytes incl. IP header + [`vrrp_socket::ReceivedV4`] {source, dest, ttl}) and [`vrrp_socket::VrrpSocketV6`] (kernel-built header, IPV6_CHECKSUM at 6; `send(payload, source, dest, unicast hop limit)`; `recv` → payload + [`vrrp_socket::ReceivedV6`] {source, dest, hop_limit, ifindex}); [`vrrp_socket::SocketOptions`]: interface, protocol 112 / 51 (AH), multicast group or unicast source, SO_RCVBUF, kernel filter | `vrrp.c` `open_vrrp_{send,read}_socket()`, `vrrp_if.c` |
 //! | [`timer`] | [`timer::DeadlineTimer`]: µs on CLOCK_MONOTONIC since an epoch and a timerfd armed with absolute deadlines (tokio's wheel rounds to 1 ms) | `scheduler.c` (timerfd) |
 //! | [`bpf`] | classic BPF receive filters: drop TTL/hop limit ≠ 255 (multicast) and version/type other than v2/v3 advert, in the kernel | — (ours) |
+//! | [`proc_events`] | [`proc_events::ProcEventSocket`] (process-event connector: fork/exec/comm/exit of processes; subscribes in the initial network namespace when ours has no connector), pure [`proc_events::parse_messages`] | `track_process.c` |
 //! | [`garp`] | [`garp::GarpSender`] (`send_garp`, `send_unsolicited_na`) over one PF_PACKET socket; pure builders [`garp::gratuitous_arp_frame`], [`garp::unsolicited_na_frame`], [`garp::icmpv6_checksum`]; [`garp::ipv6_forwarding`] for the NA Router flag | `vrrp_arp.c`, `vrrp_ndisc.c` |
 //!
 //! Shared types: [`MacAddr`], [`IfRef`] (index + name).
@@ -38,6 +39,7 @@ pub mod garp;
 pub mod link;
 pub mod monitor;
 pub mod netlink;
+pub mod proc_events;
 pub mod sysctl;
 pub mod timer;
 pub mod vrrp_socket;

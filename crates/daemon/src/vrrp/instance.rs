@@ -65,6 +65,8 @@ pub struct Instance {
     pub tracked_links: Vec<u32>,
     /// `track_file`: indices into the configuration's `track_file`s.
     pub tracked_files: Vec<usize>,
+    /// `track_process`: indices into the configuration's `vrrp_track_process`es.
+    pub tracked_processes: Vec<usize>,
     /// `virtual_routes`, set with the VIPs.
     pub routes: Vec<super::routes::RouteSpec>,
     /// `virtual_rules`, set with the VIPs (after the routes).
@@ -338,6 +340,7 @@ pub fn build(
         tracked_scripts: Vec::new(),
         tracked_links: Vec::new(),
         tracked_files: Vec::new(),
+        tracked_processes: Vec::new(),
         routes: Vec::new(),
         rules: Vec::new(),
         awaiting_source,

@@ -25,6 +25,7 @@ pub mod routes;
 pub mod rules;
 pub mod scripts;
 pub mod trackfile;
+pub mod trackproc;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
@@ -251,6 +252,8 @@ pub struct VrrpRuntime {
     file_values: Vec<i64>,
     /// Current result of every `vrrp_script` (for routers rebuilt later).
     script_up: Vec<bool>,
+    /// Current quorum status of every `vrrp_track_process`.
+    process_up: Vec<bool>,
     /// Interfaces that are down now.
     links_down: HashSet<u32>,
     events_tx: UnboundedSender<NetEvent>,
@@ -298,6 +301,7 @@ impl VrrpRuntime {
             link_names: HashMap::new(),
             static_rules: Vec::new(),
             script_up: Vec::new(),
+            process_up: Vec::new(),
             file_values: Vec::new(),
             links_down: HashSet::new(),
             fifos: Vec::new(),
@@ -343,6 +347,8 @@ impl VrrpRuntime {
             .collect();
 
         runtime.script_up = script_initial.clone();
+        runtime.process_up =
+            trackproc::start(&config.vrrp.track_processes, runtime.events_tx.clone());
         // track_file: initialise, read, watch.
         let mut watched = Vec::new();
         runtime.file_values = config
@@ -692,6 +698,10 @@ impl VrrpRuntime {
                 },
             });
             instance.tracked_links.push(link.index);
+        }
+        for (tracker, index) in trackproc::trackers_of(inst, config, &self.process_up) {
+            trackers.push(tracker);
+            instance.tracked_processes.push(index);
         }
         let up = [links.interface.index, links.xmit.index].iter().all(|ix| {
             host.links
@@ -1254,6 +1264,16 @@ impl VrrpRuntime {
                 })
                 .await;
             }
+            NetEvent::Process { index, up } => {
+                if let Some(slot) = self.process_up.get_mut(index) {
+                    *slot = up;
+                }
+                let id = TrackerId(trackproc::PROCESS_TRACKER | u32::try_from(index).unwrap_or(0));
+                self.feed_tracker(id, status_of(up), |inst| {
+                    inst.tracked_processes.contains(&index)
+                })
+                .await;
+            }
             NetEvent::Script { index, up } => {
                 if let Some(slot) = self.script_up.get_mut(index) {
                     *slot = up;
@@ -1460,6 +1480,11 @@ impl VrrpRuntime {
                 .retain(|t| t.id != TrackerId(instance::NO_SOURCE_TRACKER));
             // The new router starts from the trackers' current status.
             for tracker in &mut config.trackers {
+                if let Some(index) = trackproc::index_of(tracker.id) {
+                    let up = self.process_up.get(index).copied().unwrap_or(false);
+                    tracker.initial = status_of(up);
+                    continue;
+                }
                 if tracker.id.0 & instance::INTERFACE_TRACKER == 0
                     && tracker.id.0 & instance::FILE_TRACKER != 0
                 {

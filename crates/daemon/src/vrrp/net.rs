@@ -73,6 +73,11 @@ pub enum NetEvent {
         index: usize,
         up: bool,
     },
+    /// A `vrrp_track_process` (by index in the configuration) gained or lost quorum.
+    Process {
+        index: usize,
+        up: bool,
+    },
     /// A `track_file` (by index in the configuration) has a new value.
     TrackFile {
         index: usize,

@@ -58,8 +58,14 @@ pub fn strtol(text: &str) -> Option<i64> {
 
 /// The file's value now: `None` when it is out of range (keep the previous one).
 pub fn read_value(path: &Path) -> Option<i64> {
-    let Ok(bytes) = std::fs::read(path) else {
-        return Some(0);
+    // keepalived reads a missing or unreadable file as 0; we say why when it exists.
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(0),
+        Err(e) => {
+            warn!("cannot read track file {}: {e} - using 0", path.display());
+            return Some(0);
+        }
     };
     let text = String::from_utf8_lossy(bytes.get(..127).unwrap_or(&bytes)).into_owned();
     match strtol(&text) {
