@@ -28,7 +28,8 @@
 //! dest, hop_limit }`.
 //!
 //! `unsafe` lives only in the private `sys` module (sockaddr_ll,
-//! IPV6_CHECKSUM, IP_MULTICAST_IF by index, AsyncFd registration).
+//! IPV6_CHECKSUM, IP_MULTICAST_IF by index, AsyncFd registration, kill(2) with a
+//! real-time signal).
 
 #[allow(unsafe_code)]
 mod sys;
@@ -45,6 +46,8 @@ pub mod timer;
 pub mod vrrp_socket;
 
 pub use netlink::{Change, Netlink, NetlinkError};
+/// `kill(2)` with any signal number (the daemon forwards real-time signals).
+pub use sys::send_signal;
 
 use std::fmt;
 

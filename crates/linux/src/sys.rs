@@ -141,6 +141,20 @@ pub fn register_timer(
     unsafe { tokio::io::unix::AsyncFd::register(TimerIo(timer)) }.map_err(|e| e.into_parts().1)
 }
 
+/// `kill(2)` with any signal number, including the real-time ones (keepalived's
+/// `SIGJSON` is SIGRTMIN+2, `SIGSTATS_CLEAR` SIGRTMAX-1) that `nix::sys::signal::Signal`
+/// cannot name.
+pub fn send_signal(pid: i32, signal: i32) -> io::Result<()> {
+    // SAFETY: kill(2) takes two integers and touches no memory of ours; an invalid
+    // pid or signal is reported through errno.
+    let rc = unsafe { libc::kill(pid, signal) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
