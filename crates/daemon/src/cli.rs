@@ -125,6 +125,12 @@ pub struct Cli {
     /// Internal: read the configuration from this file descriptor
     #[arg(long = "config-fd", value_name = "FD", hide = true)]
     pub config_fd: Option<i32>,
+    /// Internal: run as this child process of the watchdog (vrrp, checker)
+    #[arg(long = "role", value_name = "ROLE", hide = true)]
+    pub role: Option<String>,
+    /// Internal: the watchdog's pid, checked by a child when it starts
+    #[arg(long = "role-parent", value_name = "PID", hide = true)]
+    pub role_parent: Option<i32>,
     /// Record perf data (accepted for compatibility)
     #[arg(long = "perf", value_name = "WHEN", num_args = 0..=1, require_equals = true, default_missing_value = "run")]
     pub perf: Option<String>,

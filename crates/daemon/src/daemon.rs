@@ -1,271 +1,250 @@
-//! `keepalived -f FILE` without `-t`: the VRRP subsystem in this process.
+//! `keepalived -f FILE` without `-t`: keepalived's three processes.
 //!
-//! keepalived runs a parent and a VRRP child; for now one process does the VRRP work
-//! and writes its pid to both pid files (`-p` and `-r`), so scripts that signal either
-//! reach the daemon. The runtime itself ([`crate::vrrp::VrrpRuntime`]) knows nothing
-//! about processes, so the parent/child split can come later without touching it.
-//!
-//! Signals: SIGTERM and SIGINT stop gracefully (priority-0 adverts, VIPs removed,
-//! exit 0). SIGHUP (reload) and the dump signals are logged as not implemented yet
-//! (and do not kill the daemon).
+//! Without `-n` the command starts itself again detached (`--dont-fork`) and returns
+//! 0, as keepalived's `xdaemon()` does. The detached process is the parent (watchdog,
+//! [`crate::parent`]); it starts a VRRP child and a checker child ([`crate::child`]) by
+//! executing itself again with the hidden `--role` option, when the configuration has
+//! work for them. This module holds what the three share: the options, loading the
+//! configuration, the namespace, pid file names and the per-process log setup.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use tokio::signal::unix::{SignalKind, signal};
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
-use crate::control::{self, Command};
 use crate::logging::{self, LogOptions};
-use crate::process::{self, PidFile};
-use crate::vrrp::{RuntimeOptions, VrrpRuntime};
+use crate::process::{self, PidPaths, Role};
+use crate::vrrp::RuntimeOptions;
 
-/// keepalived's default pid files (Debian build).
-pub const DEFAULT_PID_FILE: &str = "/run/keepalived.pid";
-pub const DEFAULT_VRRP_PID_FILE: &str = "/run/vrrp.pid";
+/// keepalived's exit codes (`KEEPALIVED_EXIT_*`, lib/scheduler.h). A child exiting
+/// with FATAL, CONFIG or MISSING_PERMISSION is not restarted: the daemon stops.
+pub mod exit_code {
+    pub const OK: i32 = 0;
+    pub const FATAL: i32 = 1;
+    pub const CONFIG: i32 = 2;
+    pub const MISSING_PERMISSION: i32 = 4;
+    pub const NO_CONFIG: i32 = 6;
+
+    /// keepalived `report_child_status()`: the name of a permanent error, if `code` is one.
+    pub fn permanent(code: i32) -> Option<&'static str> {
+        match code {
+            FATAL => Some("FATAL"),
+            CONFIG => Some("CONFIG"),
+            MISSING_PERMISSION => Some("missing permission"),
+            _ => None,
+        }
+    }
+}
 
 /// What `main` passes down from the command line.
 #[derive(Debug, Clone)]
 pub struct DaemonOptions {
+    /// The command line as given (children and the config check re-use it).
+    pub args: Vec<String>,
     pub config_file: PathBuf,
     pub load: config::LoadOptions,
     /// `-n`.
     pub dont_fork: bool,
+    /// Console, syslog, detail and facility; the ident and the `-g` file name are
+    /// completed per process ([`DaemonOptions::log_for`]).
     pub log: LogOptions,
     /// `-p`.
     pub pid_file: Option<PathBuf>,
     /// `-r`.
     pub vrrp_pid_file: Option<PathBuf>,
+    /// `-c`.
+    pub checker_pid_file: Option<PathBuf>,
     /// `-s`.
     pub namespace: Option<String>,
     /// `-P`.
     pub vrrp_only: bool,
+    /// `-C`.
+    pub checker_only: bool,
+    /// `--all`.
+    pub all: bool,
+    /// `-R`.
+    pub dont_respawn: bool,
+    /// `-I`.
+    pub dont_release_ipvs: bool,
+    /// `-u`, already parsed.
+    pub umask: Option<u32>,
+    /// `-m`.
+    pub core_dump: bool,
+    /// `-M[PATTERN]`.
+    pub core_pattern: Option<String>,
+    /// The hidden `--role`: which child this process is (None: the parent).
+    pub role: Option<Role>,
+    /// The hidden `--role-parent`: the watchdog's pid.
+    pub role_parent: Option<i32>,
     pub runtime: RuntimeOptions,
 }
 
-const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Runs the daemon; returns the exit code.
-pub fn run(options: &DaemonOptions, args: &[String]) -> i32 {
-    if !options.dont_fork {
-        return match process::respawn_detached(args) {
-            Ok(_) => 0,
-            Err(e) => {
-                eprintln!("keepalived: {e}");
-                1
+/// Runs the daemon (the parent, or the child named by `--role`); returns the exit code.
+pub fn run(options: &DaemonOptions) -> i32 {
+    if let Some(bits) = options.umask {
+        process::set_umask(bits);
+    }
+    if options.core_dump
+        && let Err(e) = process::enable_core_dumps()
+    {
+        eprintln!("Failed to set core file size: {e}");
+    }
+    match options.role {
+        Some(role @ (Role::Vrrp | Role::Checker)) => crate::child::run(options, role),
+        _ => {
+            if !options.config_file.exists() {
+                // keepalived checks the file before daemonising and exits NO_CONFIG.
+                eprintln!(
+                    "Unable to find configuration file {}",
+                    options.config_file.display()
+                );
+                return exit_code::NO_CONFIG;
             }
-        };
+            if !options.dont_fork {
+                return match process::respawn_detached(&options.args) {
+                    Ok(_) => 0,
+                    Err(e) => {
+                        eprintln!("keepalived: {e}");
+                        1
+                    }
+                };
+            }
+            crate::parent::run(options)
+        }
     }
-    logging::init(&options.log);
-    info!("Starting Keepalived v{VERSION} (keepalived-rs)");
-    if let Ok(release) = std::fs::read_to_string("/proc/sys/kernel/osrelease") {
-        info!("Running on Linux {}", release.trim());
-    }
-    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
-    info!("Command line: {}", quoted.join(" "));
+}
 
-    // The namespace must be entered before any socket or thread exists, and before
-    // the configuration is checked (interfaces are looked up there).
+impl DaemonOptions {
+    /// The log setup of one process: keepalived's ident (`Keepalived_vrrp[_NS][_INSTANCE]`)
+    /// and its own `-g` file (`keepalived_vrrp.log`).
+    pub fn log_for(&self, role: Role, settings: &Settings) -> LogOptions {
+        let namespace = settings.namespace.as_deref();
+        let instance = settings.instance.as_deref();
+        LogOptions {
+            ident: process::syslog_ident(role, namespace, instance),
+            file: self
+                .log
+                .file
+                .as_deref()
+                .map(|name| logging::log_file_name(name, role.log_file_tag(), namespace, instance)),
+            ..self.log.clone()
+        }
+    }
+
+    /// Whether the VRRP child runs for `config` (keepalived `running_vrrp()`).
+    pub fn wants(&self, role: Role, config: &config::Config) -> bool {
+        // -P/-C pick subsystems; with neither, all of them run.
+        let picked = !self.vrrp_only && !self.checker_only;
+        match role {
+            Role::Parent => true,
+            Role::Vrrp => (picked || self.vrrp_only) && (self.all || has_vrrp_config(config)),
+            Role::Checker => {
+                (picked || self.checker_only) && (self.all || config.lvs.have_checker_config)
+            }
+        }
+    }
+}
+
+/// keepalived's `have_vrrp_config`: any VRRP keyword that gives the child work.
+fn has_vrrp_config(config: &config::Config) -> bool {
+    let vrrp = &config.vrrp;
+    !vrrp.instances.is_empty()
+        || !vrrp.sync_groups.is_empty()
+        || !vrrp.static_addresses.is_empty()
+        || !vrrp.static_routes.is_empty()
+        || !vrrp.static_rules.is_empty()
+}
+
+/// What every process derives from the command line and the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `-s` or `net_namespace`.
+    pub namespace: Option<String>,
+    /// `instance NAME`.
+    pub instance: Option<String>,
+    pub pid_paths: PidPaths,
+}
+
+impl Settings {
+    pub fn of(options: &DaemonOptions, config: &config::Config) -> Settings {
+        let namespace = options
+            .namespace
+            .clone()
+            .or_else(|| config.global.net_namespace.clone());
+        let instance = config.global.instance.clone();
+        let pid_paths = PidPaths::resolve(
+            [
+                options.pid_file.as_deref(),
+                options.vrrp_pid_file.as_deref(),
+                options.checker_pid_file.as_deref(),
+            ],
+            instance.as_deref(),
+            namespace.as_deref(),
+            config.global.use_pid_dir,
+        );
+        Settings {
+            namespace,
+            instance,
+            pid_paths,
+        }
+    }
+
+    /// `reload_file`: keepalived's default path or the one given.
+    pub fn reload_file(&self, config: &config::Config) -> Option<PathBuf> {
+        match config.global.reload_file.as_ref()? {
+            config::model::global::ReloadFile::Path(path) => Some(PathBuf::from(path)),
+            config::model::global::ReloadFile::Default => Some(PidPaths::default_reload_file(
+                self.instance.as_deref(),
+                self.namespace.as_deref(),
+                config.global.use_pid_dir,
+            )),
+        }
+    }
+}
+
+/// Loads the configuration.
+pub fn load(options: &DaemonOptions) -> config::Loaded {
+    config::load_file(&options.config_file, &options.load, &config::HostSystem)
+}
+
+/// Enters `-s NETNS` and loads the configuration, entering its `net_namespace` and
+/// loading again when there is one (interfaces are checked in the namespace). Must run
+/// before any thread or socket exists.
+pub fn enter_namespace_and_load(options: &DaemonOptions) -> Result<config::Loaded, i32> {
     if let Some(ns) = &options.namespace
         && let Err(e) = process::enter_netns(ns)
     {
         error!("{e}");
-        return 1;
+        return Err(exit_code::FATAL);
     }
-    info!("Opening file '{}'.", options.config_file.display());
-    let mut loaded = load(options);
+    let loaded = load(options);
     if options.namespace.is_none()
         && let Some(ns) = loaded.config.global.net_namespace.clone()
     {
         if let Err(e) = process::enter_netns(&ns) {
-            error!("{e}");
-            return 1;
+            error!("Unable to set network namespace {ns} - exiting: {e}");
+            return Err(exit_code::FATAL);
         }
-        loaded = load(options);
+        return Ok(load(options));
     }
-    for line in loaded.render().lines() {
-        warn!("{line}");
-    }
+    Ok(loaded)
+}
+
+/// Whether a loaded configuration cannot run at all (keepalived exits CONFIG there).
+pub fn unrunnable(loaded: &config::Loaded) -> bool {
     let code = loaded.exit_code();
-    if code == config::diag::exit_code::UNRUNNABLE || code == config::diag::exit_code::ABORTED {
-        error!("Configuration cannot be run - exiting");
-        return 1;
-    }
+    code == config::diag::exit_code::UNRUNNABLE || code == config::diag::exit_code::ABORTED
+}
 
-    if options.vrrp_only {
-        // -P: the checker and BFD subsystems are not wanted.
-    } else if loaded.config.lvs.have_checker_config || !loaded.config.bfd.instances.is_empty() {
-        warn!(
-            "virtual_server / bfd_instance configuration found: the checker and BFD \
-             processes are not implemented yet - running VRRP only"
-        );
-    }
-    if loaded.config.vrrp.instances.is_empty() {
-        info!("No VRRP instances configured");
-    }
-
-    let namespace = options
-        .namespace
-        .clone()
-        .or_else(|| loaded.config.global.net_namespace.clone());
-    let (default_pid, default_vrrp_pid) = default_pid_files(
-        loaded.config.global.instance.as_deref(),
-        namespace.as_deref(),
-        loaded.config.global.use_pid_dir,
-    );
-    if options.pid_file.is_none() || options.vrrp_pid_file.is_none() {
-        for dir in [default_pid.parent(), default_vrrp_pid.parent()]
-            .into_iter()
-            .flatten()
+/// Creates the directories of the pid files we are going to write.
+pub fn create_pid_dirs(paths: &[&Path]) {
+    for dir in paths.iter().filter_map(|p| p.parent()) {
+        if !dir.as_os_str().is_empty()
+            && !dir.exists()
+            && let Err(e) = std::fs::create_dir_all(dir)
         {
-            if let Err(e) = std::fs::create_dir_all(dir) {
-                warn!("cannot create pid directory {}: {e}", dir.display());
-            }
+            info!("cannot create pid directory {}: {e}", dir.display());
         }
-    }
-    let pid_path = options.pid_file.clone().unwrap_or(default_pid);
-    let vrrp_pid_path = options.vrrp_pid_file.clone().unwrap_or(default_vrrp_pid);
-    // keepalived: a second daemon with the same pid file exits 0.
-    if let Some(pid) = process::running_pid(&pid_path) {
-        info!("daemon is already running (pid {pid})");
-        return 0;
-    }
-    let pid_files = match (PidFile::create(&pid_path), PidFile::create(&vrrp_pid_path)) {
-        (Ok(a), Ok(b)) => vec![a, b],
-        (Err(e), _) | (_, Err(e)) => {
-            error!("{e}");
-            return 1;
-        }
-    };
-
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            error!("cannot start the event loop: {e}");
-            return 1;
-        }
-    };
-    let config = loaded.config;
-    let code = runtime.block_on(async {
-        let (commands_tx, commands) = control::channel();
-        if let Err(e) = forward_signals(commands_tx) {
-            error!("cannot install signal handlers: {e}");
-            return 1;
-        }
-        info!("Starting VRRP child process, pid={}", std::process::id());
-        let vrrp = match VrrpRuntime::start(&config, options.runtime.clone()).await {
-            Ok(v) => v,
-            Err(e) => {
-                error!("{e}");
-                return 1;
-            }
-        };
-        info!("Startup complete");
-        vrrp.run(commands).await;
-        0
-    });
-    info!("Stopped Keepalived v{VERSION} (keepalived-rs)");
-    drop(pid_files);
-    code
-}
-
-/// keepalived's default pid files: `/run/keepalived.pid` and `/run/vrrp.pid`; in
-/// `/run/keepalived/` with `use_pid_dir`, a network namespace or an instance name
-/// (then `keepalived_NAME.pid`, `vrrp_NAME.pid`). keepalived bind-mounts
-/// `/run/keepalived/NETNS` over `/run/keepalived` in its own mount namespace; we write
-/// to that directory directly, so the files land where keepalived's would.
-pub fn default_pid_files(
-    instance: Option<&str>,
-    namespace: Option<&str>,
-    use_pid_dir: bool,
-) -> (PathBuf, PathBuf) {
-    if instance.is_none() && namespace.is_none() && !use_pid_dir {
-        return (
-            PathBuf::from(DEFAULT_PID_FILE),
-            PathBuf::from(DEFAULT_VRRP_PID_FILE),
-        );
-    }
-    let mut dir = PathBuf::from("/run/keepalived");
-    if let Some(ns) = namespace {
-        dir.push(ns);
-    }
-    match instance {
-        Some(name) => (
-            dir.join(format!("keepalived_{name}.pid")),
-            dir.join(format!("vrrp_{name}.pid")),
-        ),
-        None => (dir.join("keepalived.pid"), dir.join("vrrp.pid")),
-    }
-}
-
-fn load(options: &DaemonOptions) -> config::Loaded {
-    config::load_file(&options.config_file, &options.load, &config::HostSystem)
-}
-
-/// Turns signals into runtime commands: SIGTERM/SIGINT stop, SIGHUP reloads (the new
-/// configuration is loaded and checked here first), SIGUSR1/SIGUSR2 dump.
-fn forward_signals(commands: control::CommandSender) -> std::io::Result<()> {
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut usr1 = signal(SignalKind::user_defined1())?;
-    let mut usr2 = signal(SignalKind::user_defined2())?;
-    tokio::spawn(async move {
-        loop {
-            let command = tokio::select! {
-                _ = term.recv() => Command::Stop,
-                _ = int.recv() => Command::Stop,
-                _ = hup.recv() => {
-                    warn!("Reload (SIGHUP) is not implemented yet - ignored");
-                    continue;
-                }
-                _ = usr1.recv() => Command::DumpData,
-                _ = usr2.recv() => Command::DumpStats { clear: false },
-            };
-            let stop = matches!(command, Command::Stop);
-            if stop {
-                info!("Stopping");
-            }
-            if commands.send(command).is_err() || stop {
-                return;
-            }
-        }
-    });
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pid_files_follow_keepalived_naming() {
-        assert_eq!(
-            default_pid_files(None, None, false),
-            (
-                PathBuf::from("/run/keepalived.pid"),
-                PathBuf::from("/run/vrrp.pid")
-            )
-        );
-        assert_eq!(
-            default_pid_files(Some("klA"), None, false),
-            (
-                PathBuf::from("/run/keepalived/keepalived_klA.pid"),
-                PathBuf::from("/run/keepalived/vrrp_klA.pid")
-            )
-        );
-        assert_eq!(
-            default_pid_files(None, Some("ns1"), false),
-            (
-                PathBuf::from("/run/keepalived/ns1/keepalived.pid"),
-                PathBuf::from("/run/keepalived/ns1/vrrp.pid")
-            )
-        );
-        assert_eq!(
-            default_pid_files(None, None, true).1,
-            PathBuf::from("/run/keepalived/vrrp.pid")
-        );
     }
 }

@@ -1,17 +1,24 @@
 //! keepalived-rs daemon library: the VRRP runtime and the process chores around it,
-//! kept out of `main` so that a VRRP child process (parent/child split, reload) can
-//! embed [`vrrp::VrrpRuntime`] as it is.
+//! kept out of `main` so that the child processes embed [`vrrp::VrrpRuntime`] and
+//! [`checker::CheckerRuntime`] as they are.
 //!
-//! - [`logging`]: keepalived-format log lines through `tracing` (`-l`, `-D`, `-G`, `-g`).
-//! - [`process`]: pid files, `-s NETNS`, daemonising.
+//! - [`daemon`]: `keepalived -f FILE` as a whole: options, configuration, namespace,
+//!   pid file names, per-process logging.
+//! - [`parent`]: the watchdog: starts, restarts and signals the children.
+//! - [`child`]: a VRRP or checker child process: signals become [`control`] commands.
+//! - [`systemd`]: `Type=notify` notifications.
+//! - [`logging`]: keepalived-format log lines through `tracing` (`-l`, `-D`, `-G`,
+//!   `-g`, `-S`).
+//! - [`process`]: pid files, `-s NETNS`, daemonising, process roles.
 //! - [`vrrp`]: the event loop owning every router, socket pools, VIPs, GARPs.
-//! - [`daemon`]: `keepalived -f FILE` as a whole: config, namespace, pid files,
-//!   signals, runtime.
 //! - [`control`]: the commands (stop, reload, dumps) every subsystem runtime takes.
 
 pub mod checker;
+pub mod child;
 pub mod control;
 pub mod daemon;
 pub mod logging;
+pub mod parent;
 pub mod process;
+pub mod systemd;
 pub mod vrrp;

@@ -4,8 +4,14 @@
 //! users grep these lines (`(VI_1) Entering MASTER STATE`), so the message texts are
 //! keepalived's and the format carries no level or target. `-D` (detail) enables the
 //! lines keepalived only prints with `-D`; we emit those at DEBUG. Without `-G` the
-//! lines also go to syslog over `/dev/log` (RFC 3164, facility daemon), as keepalived
-//! does by default; `-g[FILE]` appends them to a file.
+//! lines also go to syslog over `/dev/log` (RFC 3164, facility daemon or `-S`), with
+//! keepalived's idents (`Keepalived`, `Keepalived_vrrp`, `Keepalived_healthcheckers`);
+//! `-g[FILE]` appends them to a per-process file (`keepalived_vrrp.log`, as keepalived
+//! names them).
+//!
+//! Under systemd (`JOURNAL_STREAM` naming our stderr) the console lines go to stderr
+//! with a `<N>` priority prefix and no timestamp, which journald parses; syslog keeps
+//! the idents, so `journalctl -t Keepalived_vrrp` works as with keepalived.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -32,10 +38,76 @@ pub struct LogOptions {
     pub detail: u8,
     /// syslog identity ("Keepalived_vrrp").
     pub ident: String,
+    /// syslog facility code (`-S`; 3 = daemon).
+    pub facility: u8,
+    /// Console lines in journald's format on stderr (run by systemd).
+    pub journal: bool,
+}
+
+/// The syslog facility of `LOG_DAEMON`, keepalived's default.
+pub const FACILITY_DAEMON: u8 = 3;
+
+/// `-S`: keepalived accepts `0`..`7` and `local0`..`local7` (LOG_LOCALn), `daemon`
+/// and `user`.
+pub fn parse_facility(text: &str) -> Option<u8> {
+    let local = text.strip_prefix("local").unwrap_or(text);
+    if let Ok(n) = local.parse::<u8>() {
+        return (n <= 7).then_some(16 + n);
+    }
+    match text {
+        "daemon" => Some(FACILITY_DAEMON),
+        "user" => Some(1),
+        _ => None,
+    }
+}
+
+/// Whether stderr is connected to the journal: systemd sets `JOURNAL_STREAM` to the
+/// `device:inode` of the stream it gave us (its documented test).
+pub fn stderr_is_journal() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(stream) = std::env::var("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Ok(meta) = std::fs::metadata("/proc/self/fd/2") else {
+        return false;
+    };
+    stream == format!("{}:{}", meta.dev(), meta.ino())
+}
+
+/// keepalived's `make_file_name()` for `-g`: the tag, namespace and instance are
+/// inserted before the extension (`/tmp/keepalived.log` becomes
+/// `/tmp/keepalived_vrrp.log`); a relative name is taken in `$TMPDIR` or `/tmp`.
+pub fn log_file_name(
+    name: &std::path::Path,
+    tag: Option<&str>,
+    namespace: Option<&str>,
+    instance: Option<&str>,
+) -> std::path::PathBuf {
+    let text = name.to_string_lossy();
+    let base = if name.is_absolute() {
+        text.to_string()
+    } else {
+        let tmp = std::env::var("TMPDIR").unwrap_or_else(|_| "/tmp".to_string());
+        format!("{tmp}/{text}")
+    };
+    let dir_end = base.rfind('/').map_or(0, |i| i + 1);
+    let (stem, extension) = match base[dir_end..].rfind('.') {
+        Some(dot) => base.split_at(dir_end + dot),
+        None => (base.as_str(), ""),
+    };
+    let mut out = stem.to_string();
+    for part in [tag, namespace, instance].into_iter().flatten() {
+        out.push('_');
+        out.push_str(part);
+    }
+    out.push_str(extension);
+    std::path::PathBuf::from(out)
 }
 
 struct Sinks {
     console: bool,
+    journal: bool,
+    facility: u8,
     syslog: Option<UnixDatagram>,
     file: Option<std::fs::File>,
     ident: String,
@@ -74,7 +146,17 @@ impl<S: Subscriber> Layer<S> for KeepalivedLayer {
             return;
         };
         let stamp = console_timestamp(SystemTime::now());
-        if sinks.console {
+        let severity = match *event.metadata().level() {
+            Level::ERROR => 3,
+            Level::WARN => 4,
+            Level::INFO => 6,
+            _ => 7,
+        };
+        if sinks.console && sinks.journal {
+            // journald: `<severity>` prefix, its own timestamps.
+            let mut out = std::io::stderr().lock();
+            let _ = writeln!(out, "<{severity}>{message}");
+        } else if sinks.console {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{stamp}: {message}");
             let _ = out.flush();
@@ -83,14 +165,8 @@ impl<S: Subscriber> Layer<S> for KeepalivedLayer {
             let _ = writeln!(file, "{stamp}: {message}");
         }
         if let Some(socket) = sinks.syslog.as_ref() {
-            // RFC 3164: <PRI>TIMESTAMP IDENT[PID]: MSG; facility daemon (3).
-            let severity = match *event.metadata().level() {
-                Level::ERROR => 3,
-                Level::WARN => 4,
-                Level::INFO => 6,
-                _ => 7,
-            };
-            let pri = 3 * 8 + severity;
+            // RFC 3164: <PRI>TIMESTAMP IDENT[PID]: MSG.
+            let pri = u16::from(sinks.facility) * 8 + severity;
             let line = format!(
                 "<{pri}>{} {}[{}]: {message}",
                 syslog_timestamp(SystemTime::now()),
@@ -126,6 +202,8 @@ pub fn init(options: &LogOptions) {
     let layer = KeepalivedLayer {
         sinks: Mutex::new(Sinks {
             console: options.console,
+            journal: options.journal,
+            facility: options.facility,
             syslog,
             file,
             ident: options.ident.clone(),
@@ -206,6 +284,35 @@ fn syslog_timestamp(time: SystemTime) -> String {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn facilities_as_keepalived_accepts_them() {
+        assert_eq!(parse_facility("0"), Some(16));
+        assert_eq!(parse_facility("local7"), Some(23));
+        assert_eq!(parse_facility("daemon"), Some(3));
+        assert_eq!(parse_facility("user"), Some(1));
+        assert_eq!(parse_facility("8"), None);
+        assert_eq!(parse_facility("local8"), None);
+        assert_eq!(parse_facility("kern"), None);
+    }
+
+    #[test]
+    fn log_file_names_as_keepalived_makes_them() {
+        use std::path::{Path, PathBuf};
+        let name = Path::new("/var/log/keepalived.log");
+        assert_eq!(
+            log_file_name(name, None, None, None),
+            PathBuf::from("/var/log/keepalived.log")
+        );
+        assert_eq!(
+            log_file_name(name, Some("vrrp"), Some("ns"), Some("i")),
+            PathBuf::from("/var/log/keepalived_vrrp_ns_i.log")
+        );
+        assert_eq!(
+            log_file_name(Path::new("/a.b/log"), Some("check"), None, None),
+            PathBuf::from("/a.b/log_check")
+        );
+    }
 
     #[test]
     fn console_timestamp_matches_keepalived_ctime_format() {

@@ -1,8 +1,8 @@
 //! The `keepalived` binary.
 //!
 //! The command line, `--signum`, `-v`, `-h`, `-t/--config-test` (with `-d`), and
-//! running the VRRP subsystem (`daemon::daemon`). The checker and BFD processes arrive
-//! with later work.
+//! running the daemon (`daemon::daemon`): the parent process, or one of its children
+//! when started with the hidden `--role`.
 
 mod cli;
 
@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::Cli;
+use daemon::process::Role;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -60,16 +61,36 @@ fn run(cli: &Cli) -> i32 {
     if let Some(log_file) = &cli.config_test {
         return config_test(cli, log_file);
     }
-    if cli.check {
-        eprintln!("keepalived: the health-checker subsystem (-C) is not implemented yet");
-        return 1;
-    }
     let args: Vec<String> = std::env::args().collect();
-    daemon::daemon::run(&daemon_options(cli), &args)
+    match daemon_options(cli, args) {
+        Ok(options) => daemon::daemon::run(&options),
+        Err(message) => {
+            eprintln!("{message}");
+            1
+        }
+    }
 }
 
-fn daemon_options(cli: &Cli) -> daemon::daemon::DaemonOptions {
-    daemon::daemon::DaemonOptions {
+fn daemon_options(cli: &Cli, args: Vec<String>) -> Result<daemon::daemon::DaemonOptions, String> {
+    let role = match cli.role.as_deref() {
+        None => None,
+        Some(text) => Some(Role::from_arg(text).ok_or_else(|| format!("unknown role {text}"))?),
+    };
+    let umask = cli
+        .umask
+        .as_deref()
+        .map(daemon::process::parse_umask)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let facility = match cli.log_facility.as_deref() {
+        None => daemon::logging::FACILITY_DAEMON,
+        Some(text) => daemon::logging::parse_facility(text)
+            .ok_or_else(|| format!("Invalid log facility '{text}'"))?,
+    };
+    // Under systemd the console lines go to the journal's stream (stderr).
+    let journal = daemon::logging::stderr_is_journal();
+    Ok(daemon::daemon::DaemonOptions {
+        args,
         config_file: cli.config_file(),
         load: load_options(cli),
         dont_fork: cli.dont_fork,
@@ -84,18 +105,30 @@ fn daemon_options(cli: &Cli) -> daemon::daemon::DaemonOptions {
                 }
             }),
             detail: cli.log_detail,
-            ident: "Keepalived_vrrp".to_string(),
+            ident: Role::Parent.program().to_string(),
+            facility,
+            journal,
         },
         pid_file: cli.pid.clone(),
         vrrp_pid_file: cli.vrrp_pid.clone(),
+        checker_pid_file: cli.checkers_pid.clone(),
         namespace: cli.namespace.clone(),
         vrrp_only: cli.vrrp,
+        checker_only: cli.check,
+        all: cli.all,
+        dont_respawn: cli.dont_respawn,
+        dont_release_ipvs: cli.dont_release_ipvs,
+        umask,
+        core_dump: cli.core_dump || cli.core_dump_pattern.is_some(),
+        core_pattern: cli.core_dump_pattern.clone(),
+        role,
+        role_parent: cli.role_parent,
         runtime: daemon::vrrp::RuntimeOptions {
             dont_release_vrrp: cli.dont_release_vrrp,
             address_monitoring: cli.address_monitoring,
             log_detail: cli.log_detail > 0,
         },
-    }
+    })
 }
 
 fn load_options(cli: &Cli) -> config::LoadOptions {

@@ -111,24 +111,22 @@ pub fn start(lab: &mut Lab, node: &str, daemon: Daemon, config: &str) -> Running
     }
 }
 
-fn read_pid(path: &PathBuf) -> Option<u32> {
+pub fn read_pid(path: &PathBuf) -> Option<u32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
-/// A crash: SIGKILL. For keepalived the VRRP child is killed together with (and before)
-/// the parent, whose death would otherwise make the child stop gracefully (lab README,
-/// gotcha 1).
+/// A crash: SIGKILL. The VRRP child is killed together with (and before) the parent,
+/// whose death would otherwise make the child stop gracefully (lab README, gotcha 1);
+/// both daemons run a parent and a VRRP child.
 pub fn crash(lab: &mut Lab, running: &Running) {
     let parent = lab.process(running.index).expect("process").pid();
     let mut pids = Vec::new();
-    if running.daemon == Daemon::Upstream {
-        // Wait for the child's pid file: it is written a little after the parent's.
-        let child = wait_for("vrrp.pid", Duration::from_secs(5), POLL, || {
-            read_pid(&running.vrrp_pid_file()).filter(|p| *p != parent)
-        })
-        .expect("keepalived wrote its VRRP child's pid");
-        pids.push(child.to_string());
-    }
+    // Wait for the child's pid file: it is written a little after the parent's.
+    let child = wait_for("vrrp.pid", Duration::from_secs(5), POLL, || {
+        read_pid(&running.vrrp_pid_file()).filter(|p| *p != parent)
+    })
+    .expect("the daemon wrote its VRRP child's pid");
+    pids.push(child.to_string());
     pids.push(parent.to_string());
     let mut args = vec!["-9"];
     args.extend(pids.iter().map(String::as_str));

@@ -1,0 +1,187 @@
+//! A child process of the watchdog: the VRRP subsystem ([`crate::vrrp::VrrpRuntime`])
+//! or the checker ([`crate::checker::CheckerRuntime`]), started by the parent as
+//! `keepalived <same options> --role=vrrp|checker --role-parent=PID`.
+//!
+//! The child dies with its parent (PDEATHSIG SIGTERM, as keepalived's children), writes
+//! its own pid file (`-r` / `-c`), reads the configuration itself, and turns signals
+//! into [`Command`]s: SIGTERM/SIGINT stop, SIGHUP reloads (the configuration is read
+//! again and refused, with its diagnostics logged, if `keepalived -t` would fail on
+//! it), SIGUSR1/SIGUSR2/STATS_CLEAR/JSON dump. After reading the configuration (at
+//! start and at each reload) it tells the parent on its standard input, which the
+//! parent made the write end of a pipe (keepalived uses an eventfd for this).
+
+use tokio::signal::unix::{SignalKind, signal};
+use tracing::{error, info, warn};
+
+use crate::checker::{CheckerOptions, CheckerRuntime};
+use crate::control::{self, Command, CommandSender};
+use crate::daemon::{self, DaemonOptions, Settings, VERSION, exit_code};
+use crate::logging;
+use crate::process::{self, PidFile, Role};
+use crate::vrrp::VrrpRuntime;
+
+/// glibc's SIGRTMIN on Linux (the kernel's 32 plus the two glibc keeps).
+const SIGRTMIN: i32 = 34;
+/// keepalived's `SIGJSON` (SIGRTMIN+2) and `SIGSTATS_CLEAR` (SIGRTMAX-1).
+pub const SIGJSON: i32 = SIGRTMIN + 2;
+pub const SIGSTATS_CLEAR: i32 = 64 - 1;
+
+/// Runs the child `role`; returns its exit code (keepalived's codes: see
+/// [`exit_code`]).
+pub fn run(options: &DaemonOptions, role: Role) -> i32 {
+    if let Err(e) = process::die_with_parent(options.role_parent) {
+        eprintln!("{e}");
+        return exit_code::FATAL;
+    }
+    // The parent entered the namespace already; the child inherited it. Loading again
+    // here (rather than receiving the parent's copy) is what keepalived's children do
+    // at a reload, and keeps the processes independent.
+    let loaded = daemon::load(options);
+    let settings = Settings::of(options, &loaded.config);
+    logging::init(&options.log_for(role, &settings));
+    for line in loaded.render().lines() {
+        warn!("{line}");
+    }
+    if daemon::unrunnable(&loaded) {
+        error!("Configuration cannot be run - exiting");
+        return exit_code::CONFIG;
+    }
+    let pid_file = match PidFile::create(settings.pid_paths.of(role)) {
+        Ok(file) => file,
+        Err(e) => {
+            error!("{} child process: {e}", role.title());
+            return exit_code::FATAL;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("cannot start the event loop: {e}");
+            return exit_code::FATAL;
+        }
+    };
+    let config = loaded.config;
+    let code = runtime.block_on(async {
+        let (commands_tx, commands) = control::channel();
+        if let Err(e) = handle_signals(options.clone(), role, commands_tx) {
+            error!("cannot install signal handlers: {e}");
+            return exit_code::FATAL;
+        }
+        match role {
+            Role::Checker => {
+                let checker_options = CheckerOptions {
+                    log_detail: options.log.detail > 0,
+                };
+                let checker = match CheckerRuntime::start(&config, checker_options).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        error!("{e}");
+                        return exit_code::FATAL;
+                    }
+                };
+                tell_parent_config_read(options);
+                checker.run(commands).await;
+            }
+            _ => {
+                let vrrp = match VrrpRuntime::start(&config, options.runtime.clone()).await {
+                    Ok(v) => v,
+                    Err(e) => {
+                        error!("{e}");
+                        return exit_code::FATAL;
+                    }
+                };
+                tell_parent_config_read(options);
+                vrrp.run(commands).await;
+            }
+        }
+        exit_code::OK
+    });
+    drop(pid_file);
+    if code == exit_code::OK {
+        info!("Stopped");
+    }
+    if options.role_parent.is_none() {
+        info!("Stopped Keepalived v{VERSION} (keepalived-rs)");
+    }
+    code
+}
+
+/// keepalived `notify_config_read()`: one line on the pipe the parent gave us as stdin.
+fn tell_parent_config_read(options: &DaemonOptions) {
+    if options.role_parent.is_some() {
+        let _ = nix::unistd::write(std::io::stdin(), b"\n");
+    }
+}
+
+/// Turns signals into commands for the runtime. The VRRP child takes every signal the
+/// parent forwards; the checker only stop, reload and SIGUSR1 (keepalived sends it
+/// nothing else).
+fn handle_signals(
+    options: DaemonOptions,
+    role: Role,
+    commands: CommandSender,
+) -> std::io::Result<()> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut usr1 = signal(SignalKind::user_defined1())?;
+    let mut usr2 = signal(SignalKind::user_defined2())?;
+    let mut json = signal(SignalKind::from_raw(SIGJSON))?;
+    let mut stats_clear = signal(SignalKind::from_raw(SIGSTATS_CLEAR))?;
+    let vrrp = role == Role::Vrrp;
+    tokio::spawn(async move {
+        loop {
+            let command = tokio::select! {
+                _ = term.recv() => Command::Stop,
+                _ = int.recv() => Command::Stop,
+                _ = hup.recv() => match reload(&options) {
+                    Some(config) => Command::Reload(Box::new(config)),
+                    None => continue,
+                },
+                _ = usr1.recv() => Command::DumpData,
+                _ = usr2.recv(), if vrrp => Command::DumpStats { clear: false },
+                _ = stats_clear.recv(), if vrrp => Command::DumpStats { clear: true },
+                _ = json.recv(), if vrrp => Command::DumpJson,
+            };
+            let stop = matches!(command, Command::Stop);
+            let reloading = matches!(command, Command::Reload(_));
+            if stop {
+                info!("Stopping");
+            }
+            let sent = commands.send(command).is_ok();
+            if reloading {
+                tell_parent_config_read(&options);
+            }
+            if !sent || stop {
+                return;
+            }
+        }
+    });
+    Ok(())
+}
+
+/// SIGHUP: reads the configuration again. A configuration `keepalived -t` would fail
+/// on (errors, fatal errors, abandoned parsing) is refused: its diagnostics are logged
+/// (file:line) and the running one stays.
+fn reload(options: &DaemonOptions) -> Option<config::Config> {
+    info!("Reloading");
+    let loaded = daemon::load(options);
+    let code = loaded.exit_code();
+    for line in loaded.render().lines() {
+        warn!("{line}");
+    }
+    // Script-security findings (exit code 6) do not stop keepalived from running the
+    // configuration, so they do not stop a reload either.
+    if code != config::diag::exit_code::OK && code != config::diag::exit_code::SECURITY {
+        error!(
+            "New configuration has errors (keepalived -t exit code {}) - keeping the running configuration",
+            loaded.exit_code()
+        );
+        tell_parent_config_read(options);
+        return None;
+    }
+    Some(loaded.config)
+}

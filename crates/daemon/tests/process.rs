@@ -1,0 +1,328 @@
+//! keepalived's process structure, in network namespaces (root): a parent (watchdog)
+//! with a VRRP child and a checker child, pid files naming them, the parent restarting
+//! a killed VRRP child (the peer sees at most one takeover), `-R`, a graceful stop, a
+//! reload with a broken configuration, and systemd's notify protocol.
+//!
+//! VRRPv3 with advert_int 0.5 s keeps the tests short (Master_Down_Interval of the
+//! priority-100 backup is 1.805 s).
+
+mod common;
+
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{
+    Daemon, OURS, Running, can_run, has_vip, pair, read_pid, start, wait_log, wait_no_vip, wait_vip,
+};
+use lab::{Lab, wait_for};
+
+const VIP: &str = "192.0.2.100/24";
+const WAIT: Duration = Duration::from_secs(10);
+
+fn config(priority: u32) -> String {
+    format!(
+        "vrrp_instance VI_1 {{
+    version 3
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 0.5
+    virtual_ipaddress {{
+        {VIP} dev eth0
+    }}
+}}
+"
+    )
+}
+
+/// Our daemon on `node` with `-n -l -D`, all three pid files in the node's directory,
+/// `prefix` before the binary (e.g. `env NOTIFY_SOCKET=...`) and `extra` options.
+fn start_ours(lab: &mut Lab, node: &str, config: &str, prefix: &[&str], extra: &[&str]) -> Running {
+    let dir = lab.node(node).expect("node").dir.clone();
+    let conf = dir.join("keepalived.conf");
+    std::fs::write(&conf, config).expect("write config");
+    let paths = [
+        conf.display().to_string(),
+        dir.join("keepalived.pid").display().to_string(),
+        dir.join("vrrp.pid").display().to_string(),
+        dir.join("checkers.pid").display().to_string(),
+    ];
+    let mut argv: Vec<&str> = prefix.to_vec();
+    argv.extend([OURS, "-n", "-l", "-D", "-f", &paths[0], "-p", &paths[1]]);
+    argv.extend(["-r", &paths[2], "-c", &paths[3]]);
+    argv.extend(extra);
+    let index = lab.spawn(node, "ours.log", &argv).expect("spawn daemon");
+    Running {
+        node: node.to_string(),
+        daemon: Daemon::Ours,
+        index,
+        dir,
+    }
+}
+
+fn checker_pid_file(running: &Running) -> PathBuf {
+    running.dir.join("checkers.pid")
+}
+
+/// The parent pid of `pid`, from /proc/PID/stat (field 4, after the command name).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = stat.rsplit_once(')')?.1;
+    after_name.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Waits for the pid file to name a child of `parent` other than `not`.
+fn wait_child_pid(path: &PathBuf, parent: u32, not: Option<u32>) -> u32 {
+    wait_for("child pid file", WAIT, common::POLL, || {
+        read_pid(path).filter(|pid| Some(*pid) != not && parent_of(*pid) == Some(parent))
+    })
+    .expect("the pid file names a child of the parent")
+}
+
+#[test]
+fn parent_starts_vrrp_and_checker_children_named_by_pid_files() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("pkids");
+    // --all: the checker child runs even without virtual servers.
+    let a = start_ours(&mut lab, "a", &config(150), &[], &["--all"]);
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a is MASTER");
+    let parent = lab.process(a.index).expect("a").pid();
+    assert_eq!(read_pid(&a.pid_file()), Some(parent), "-p names the parent");
+    let vrrp = wait_child_pid(&a.vrrp_pid_file(), parent, None);
+    let checker = wait_child_pid(&checker_pid_file(&a), parent, None);
+    assert_ne!(vrrp, checker);
+    let log = a.log(&mut lab);
+    assert!(
+        log.contains(&format!("Starting VRRP child process, pid={vrrp}")),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "Starting Healthcheck child process, pid={checker}"
+        )),
+        "{log}"
+    );
+    wait_log(&mut lab, &a, "Startup complete", WAIT).expect("startup complete");
+
+    // Without --all and without virtual servers there is no checker child.
+    let b = start_ours(&mut lab, "b", &config(100), &[], &[]);
+    let parent_b = lab.process(b.index).expect("b").pid();
+    wait_child_pid(&b.vrrp_pid_file(), parent_b, None);
+    wait_log(&mut lab, &b, "Startup complete", WAIT).expect("b startup complete");
+    assert!(
+        !checker_pid_file(&b).exists(),
+        "checker started without work"
+    );
+    assert!(!b.log(&mut lab).contains("Starting Healthcheck child"));
+}
+
+#[test]
+fn killed_vrrp_child_is_restarted_and_the_peer_takes_over_at_most_once() {
+    if !can_run(true) {
+        return;
+    }
+    let mut lab = pair("prsp");
+    let a = start_ours(&mut lab, "a", &config(150), &[], &[]);
+    let b = start(&mut lab, "b", Daemon::Upstream, &config(100));
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a is MASTER");
+    wait_log(&mut lab, &b, "(VI_1) Entering BACKUP STATE (init)", WAIT).expect("b BACKUP");
+    let parent = lab.process(a.index).expect("a").pid();
+    let child = wait_child_pid(&a.vrrp_pid_file(), parent, None);
+    let masters_before = b.log(&mut lab).matches("Entering MASTER STATE").count();
+
+    let kill = std::process::Command::new("kill")
+        .args(["-9", &child.to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let restarted = wait_child_pid(&a.vrrp_pid_file(), parent, Some(child));
+    assert!(!alive(child) || parent_of(child) != Some(parent));
+    wait_log(
+        &mut lab,
+        &a,
+        &format!("VRRP child process({child}) died: Respawning"),
+        WAIT,
+    )
+    .expect("the parent logs the respawn");
+    let log_a = a.log(&mut lab);
+    assert!(
+        log_a.contains(&format!("Starting VRRP child process, pid={restarted}")),
+        "{log_a}"
+    );
+
+    // The restarted child starts as BACKUP and preempts back: in the end a holds the
+    // VIP and b does not.
+    wait_log(&mut lab, &a, "(VI_1) Entering MASTER STATE", WAIT).expect("first MASTER");
+    wait_for("a MASTER again and b BACKUP", WAIT, common::POLL, || {
+        let log = a.log_text();
+        let again = log.matches("(VI_1) Entering MASTER STATE").count() >= 2;
+        (again && has_vip(&lab, "a", "eth0", VIP) && !has_vip(&lab, "b", "eth0", VIP)).then_some(())
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}\n---\n{}", a.log_text(), b.log_text()));
+    let masters = b.log(&mut lab).matches("Entering MASTER STATE").count() - masters_before;
+    println!("MEASURED peer takeovers during the VRRP child restart: {masters}");
+    assert!(
+        masters <= 1,
+        "b became MASTER {masters} times\n{}",
+        b.log_text()
+    );
+    assert_eq!(read_pid(&a.pid_file()), Some(parent), "the parent stays");
+}
+
+#[test]
+fn dont_respawn_makes_the_parent_exit_when_the_child_dies() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("pnors");
+    let a = start_ours(&mut lab, "a", &config(150), &[], &["-R"]);
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a is MASTER");
+    let parent = lab.process(a.index).expect("a").pid();
+    let child = wait_child_pid(&a.vrrp_pid_file(), parent, None);
+    let kill = std::process::Command::new("kill")
+        .args(["-9", &child.to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let process = lab.process(a.index).expect("a");
+    let status = wait_for("parent exit", WAIT, common::POLL, || {
+        process.child.try_wait().ok().flatten()
+    })
+    .expect("the parent exits when its child dies with -R");
+    assert_eq!(status.code(), Some(0));
+    let log = a.log(&mut lab);
+    assert!(
+        log.contains(&format!("VRRP child process({child}) died: Exiting")),
+        "{log}"
+    );
+    assert!(!log.contains("Respawning"), "{log}");
+    assert!(!a.pid_file().exists(), "parent pid file left behind");
+    assert!(
+        !a.vrrp_pid_file().exists(),
+        "stale child pid file left behind"
+    );
+}
+
+#[test]
+fn sigterm_stops_the_children_removes_vips_and_pid_files() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("pterm");
+    let a = start_ours(&mut lab, "a", &config(150), &[], &["--all"]);
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a is MASTER");
+    let parent = lab.process(a.index).expect("a").pid();
+    let vrrp = wait_child_pid(&a.vrrp_pid_file(), parent, None);
+    let checker = wait_child_pid(&checker_pid_file(&a), parent, None);
+
+    let code = common::stop(&mut lab, &a);
+    assert_eq!(code, Some(0));
+    assert!(!has_vip(&lab, "a", "eth0", VIP), "VIP left behind");
+    for (what, path) in [
+        ("parent", a.pid_file()),
+        ("vrrp", a.vrrp_pid_file()),
+        ("checker", checker_pid_file(&a)),
+    ] {
+        assert!(!path.exists(), "{what} pid file left behind");
+    }
+    // The children were waited for: they are gone, not orphaned.
+    assert!(!alive(vrrp) || parent_of(vrrp) != Some(parent));
+    assert!(!alive(checker) || parent_of(checker) != Some(parent));
+    let log = a.log(&mut lab);
+    assert!(log.contains("(VI_1) sent 0 priority"), "{log}");
+    assert!(log.contains("Stopped Keepalived"), "{log}");
+}
+
+#[test]
+fn reload_with_a_broken_config_keeps_the_running_one() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("phup");
+    let a = start_ours(&mut lab, "a", &config(150), &[], &[]);
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a is MASTER");
+    wait_log(&mut lab, &a, "Startup complete", WAIT).expect("startup complete");
+    let conf = a.dir.join("keepalived.conf");
+    // Line 8 misspells priority: `keepalived -t` exits 5 on this.
+    let broken = config(150).replace(
+        "    advert_int 0.5\n",
+        "    advert_int 0.5\n    priorty 20\n",
+    );
+    std::fs::write(&conf, broken).expect("write broken config");
+    let before = a.log(&mut lab);
+    lab.process(a.index).expect("a").signal(1).expect("SIGHUP");
+    wait_log(&mut lab, &a, "New configuration has errors", WAIT).expect("the reload is refused");
+    wait_for("reload complete", WAIT, common::POLL, || {
+        (a.log_text().matches("Reload complete").count() >= 1).then_some(())
+    })
+    .expect("the parent completes the reload");
+    let log = a.log(&mut lab);
+    let after = &log[before.len()..];
+    let location = format!("{}:8:", conf.display());
+    assert!(after.contains(&location), "no {location} in\n{after}");
+    assert!(after.contains("priorty"), "{after}");
+    assert!(
+        !after.contains("Entering"),
+        "a transition at the reload:\n{after}"
+    );
+    assert!(
+        !after.contains("removing VIPs"),
+        "VIPs removed at the reload:\n{after}"
+    );
+    assert!(has_vip(&lab, "a", "eth0", VIP), "VIP lost at the reload");
+}
+
+#[test]
+fn systemd_is_told_ready_reloading_and_stopping() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("psdn");
+    let dir = lab.node("a").expect("a").dir.clone();
+    let socket_path = dir.join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).expect("bind notify socket");
+    socket
+        .set_read_timeout(Some(WAIT))
+        .expect("receive deadline");
+    let env = format!("NOTIFY_SOCKET={}", socket_path.display());
+    let a = start_ours(&mut lab, "a", &config(150), &["env", &env], &[]);
+    let parent = lab.process(a.index).expect("a").pid();
+    let receive = || {
+        let mut buf = [0u8; 512];
+        let n = socket
+            .recv(&mut buf)
+            .expect("a notification before the deadline");
+        String::from_utf8_lossy(&buf[..n]).to_string()
+    };
+    let ready = receive();
+    assert_eq!(ready, format!("READY=1\nMAINPID={parent}"));
+    wait_log(&mut lab, &a, "Startup complete", WAIT).expect("startup complete");
+
+    lab.process(a.index).expect("a").signal(1).expect("SIGHUP");
+    let reloading = receive();
+    assert!(
+        reloading.starts_with("RELOADING=1\nMONOTONIC_USEC="),
+        "{reloading}"
+    );
+    assert_eq!(receive(), format!("READY=1\nMAINPID={parent}"));
+
+    lab.process(a.index)
+        .expect("a")
+        .signal(15)
+        .expect("SIGTERM");
+    assert_eq!(receive(), "STOPPING=1");
+    let process = lab.process(a.index).expect("a");
+    wait_for("exit", WAIT, common::POLL, || {
+        process.child.try_wait().ok().flatten()
+    })
+    .expect("the daemon exits");
+    wait_no_vip(&lab, "a", "eth0", VIP, WAIT).expect("VIP removed");
+}
