@@ -326,3 +326,98 @@ fn systemd_is_told_ready_reloading_and_stopping() {
     .expect("the daemon exits");
     wait_no_vip(&lab, "a", "eth0", VIP, WAIT).expect("VIP removed");
 }
+
+#[test]
+fn reload_check_config_refuses_a_broken_config_before_the_children_see_it() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("pchk");
+    let dir = lab.node("a").expect("a").dir.clone();
+    let check_log = dir.join("check.log");
+    let good = format!(
+        "global_defs {{\n    reload_check_config {}\n}}\n{}",
+        check_log.display(),
+        config(150)
+    );
+    let a = start_ours(&mut lab, "a", &good, &[], &[]);
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a is MASTER");
+    wait_log(&mut lab, &a, "Startup complete", WAIT).expect("startup complete");
+    let conf = a.dir.join("keepalived.conf");
+    let broken = good.replace(
+        "    advert_int 0.5\n",
+        "    advert_int 0.5\n    priorty 20\n",
+    );
+    std::fs::write(&conf, &broken).expect("write broken config");
+    let before = a.log(&mut lab);
+    lab.process(a.index).expect("a").signal(1).expect("SIGHUP");
+    let refused = format!(
+        "New config failed validation, see {} for details",
+        check_log.display()
+    );
+    wait_log(&mut lab, &a, &refused, WAIT).expect("the parent refuses the reload");
+    let checked = std::fs::read_to_string(&check_log).unwrap_or_default();
+    assert!(checked.contains("priorty"), "check log: {checked}");
+    let log = a.log(&mut lab);
+    let after = &log[before.len()..];
+    assert!(
+        !after.contains("Reloading"),
+        "the reload went ahead:\n{after}"
+    );
+    assert!(has_vip(&lab, "a", "eth0", VIP), "VIP lost");
+
+    // A good configuration goes through the check and reaches the children.
+    std::fs::write(&conf, &good).expect("write good config");
+    lab.process(a.index).expect("a").signal(1).expect("SIGHUP");
+    wait_log(&mut lab, &a, "Reload complete", WAIT).expect("the reload completes");
+    let log = a.log(&mut lab);
+    assert!(log[before.len()..].contains("Reloading ..."), "{log}");
+}
+
+#[test]
+fn scripts_left_by_a_killed_child_are_ended_with_it() {
+    use std::os::unix::fs::PermissionsExt;
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("pscr");
+    let dir = lab.node("a").expect("a").dir.clone();
+    let script_pid = dir.join("script.pid");
+    let script = dir.join("notify_master.sh");
+    // The notify script outlives the state change: it records its pid and sleeps.
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho $$ > {}\nexec sleep 60\n",
+            script_pid.display()
+        ),
+    )
+    .expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let text = config(150).replace(
+        "    advert_int 0.5\n",
+        &format!(
+            "    advert_int 0.5\n    notify_master {}\n",
+            script.display()
+        ),
+    );
+    let a = start_ours(&mut lab, "a", &text, &[], &["-R"]);
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a is MASTER");
+    let parent = lab.process(a.index).expect("a").pid();
+    let child = wait_child_pid(&a.vrrp_pid_file(), parent, None);
+    let sleeper = wait_for("notify script running", WAIT, common::POLL, || {
+        read_pid(&script_pid).filter(|pid| alive(*pid))
+    })
+    .expect("the notify script runs");
+
+    let kill = std::process::Command::new("kill")
+        .args(["-9", &child.to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    // keepalived's scripts die with the child (PDEATHSIG); ours are ended by the parent.
+    wait_for("notify script ended", WAIT, common::POLL, || {
+        (!alive(sleeper)).then_some(())
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", a.log_text()));
+}
