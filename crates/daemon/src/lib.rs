@@ -7,6 +7,7 @@
 //! - [`parent`]: the watchdog: starts, restarts and signals the children.
 //! - [`child`]: a VRRP or checker child process: signals become [`control`] commands.
 //! - [`systemd`]: `Type=notify` notifications.
+//! - [`reload_time`]: `reload_time_file`, keepalived's scheduled reload.
 //! - [`logging`]: keepalived-format log lines through `tracing` (`-l`, `-D`, `-G`,
 //!   `-g`, `-S`).
 //! - [`process`]: pid files, `-s NETNS`, daemonising, process roles.
@@ -20,5 +21,6 @@ pub mod daemon;
 pub mod logging;
 pub mod parent;
 pub mod process;
+pub mod reload_time;
 pub mod systemd;
 pub mod vrrp;

@@ -35,6 +35,7 @@ use crate::child::{SIGJSON, SIGSTATS_CLEAR};
 use crate::daemon::{self, DaemonOptions, Settings, VERSION, exit_code};
 use crate::logging;
 use crate::process::{self, PidFile, Role};
+use crate::reload_time::{self, FileChanged, ReloadTime, TimeError};
 use crate::systemd::{NOTIFY_SOCKET, Notifier};
 
 /// keepalived `CHILD_WAIT_SECS`: how long a stop waits for the children.
@@ -197,6 +198,10 @@ struct Watchdog<'a> {
     check: Option<ConfigCheck>,
     /// Set when the daemon must stop, with the exit code.
     terminate: Option<i32>,
+    /// `reload_time_file` changes, when it is configured.
+    reload_time_changes: Option<UnboundedReceiver<FileChanged>>,
+    /// The scheduled reload and when it is due on our clock.
+    scheduled_reload: Option<(ReloadTime, Instant)>,
 }
 
 impl<'a> Watchdog<'a> {
@@ -240,6 +245,8 @@ impl<'a> Watchdog<'a> {
             reload_queued: false,
             check: None,
             terminate: None,
+            reload_time_changes: None,
+            scheduled_reload: None,
         })
     }
 
@@ -255,11 +262,15 @@ impl<'a> Watchdog<'a> {
             info!("Warning - keepalived has no configuration to run");
             self.report_loaded();
         }
+        self.start_reload_monitor();
         while self.terminate.is_none() {
             let wake = self.next_wake();
             tokio::select! {
                 _ = self.signals.chld.recv() => self.reap(),
                 Some(read) = self.reads_rx.recv() => self.config_read(read.pid),
+                Some(FileChanged) = next_change(&mut self.reload_time_changes) => {
+                    self.read_reload_time();
+                }
                 _ = tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {
                     self.timers();
                 }
@@ -286,12 +297,19 @@ impl<'a> Watchdog<'a> {
     fn next_wake(&self) -> Option<Instant> {
         let restarts = self.slots.iter().filter_map(|s| s.restart_at);
         let check = self.check.as_ref().map(|c| c.deadline);
-        restarts.chain(check).min()
+        let reload = self.scheduled_reload.map(|(_, due)| due);
+        restarts.chain(check).chain(reload).min()
     }
 
-    /// Delayed restarts and the config-check timeout.
+    /// Delayed restarts, the config-check timeout and the scheduled reload.
     fn timers(&mut self) {
         let now = Instant::now();
+        if let Some((time, due)) = self.scheduled_reload
+            && due <= now
+        {
+            self.scheduled_reload = None;
+            self.scheduled_reload_due(time);
+        }
         let due: Vec<Role> = self
             .slots
             .iter()
@@ -620,6 +638,85 @@ impl<'a> Watchdog<'a> {
         }
     }
 
+    /// keepalived `start_reload_monitor()`: watch `reload_time_file`, read it now.
+    fn start_reload_monitor(&mut self) {
+        let Some(path) = self.config.global.reload_time_file.clone() else {
+            return;
+        };
+        let (tx, rx) = unbounded_channel();
+        match reload_time::watch(PathBuf::from(&path), tx) {
+            Ok(()) => self.reload_time_changes = Some(rx),
+            Err(e) => {
+                info!("Unable to monitor reload timer file {path} - ignoring: {e}");
+                return;
+            }
+        }
+        self.read_reload_time();
+    }
+
+    /// keepalived `read_file()` of the reload monitor: (re)schedule or cancel.
+    fn read_reload_time(&mut self) {
+        let Some(path) = self.config.global.reload_time_file.clone() else {
+            return;
+        };
+        let Some(line) = reload_time::read_file(std::path::Path::new(&path)) else {
+            self.cancel_scheduled_reload();
+            return;
+        };
+        let time = match reload_time::parse(&line, std::time::SystemTime::now()) {
+            Ok(time) => time,
+            Err(e) => {
+                info!("{e}");
+                match e {
+                    TimeError::Past(_) => info!("Reload date/time is in the past - ignoring"),
+                    _ => info!("Invalid reload time '{line}' specified - ignoring"),
+                }
+                self.cancel_scheduled_reload();
+                return;
+            }
+        };
+        let previous = self.scheduled_reload.map(|(t, _)| t);
+        if previous.map(|p| p.at) == Some(time.at) {
+            return;
+        }
+        let wanted = reload_time::format(time.at);
+        match previous {
+            Some(old) => info!(
+                "Reload time updated from {} to {wanted}",
+                reload_time::format(old.at)
+            ),
+            None => info!("Scheduling reload for {wanted}"),
+        }
+        let wait = time
+            .at
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
+        self.scheduled_reload = Some((time, Instant::now() + wait));
+    }
+
+    fn cancel_scheduled_reload(&mut self) {
+        if let Some((time, _)) = self.scheduled_reload.take() {
+            info!(
+                "Cancelling reload scheduled for {}",
+                reload_time::format(time.at)
+            );
+        }
+    }
+
+    /// keepalived `reload_timer_thread()`: the file goes (unless it repeats a time of
+    /// day), then a reload as on SIGHUP.
+    fn scheduled_reload_due(&mut self, time: ReloadTime) {
+        if let Some(path) = self.config.global.reload_time_file.clone() {
+            if !self.config.global.reload_repeat || time.date_given {
+                let _ = std::fs::remove_file(&path);
+            } else {
+                // Repeating: the same time of day, tomorrow.
+                self.read_reload_time();
+            }
+        }
+        self.reload_signal();
+    }
+
     fn create_reload_file(&self) {
         if let Some(path) = self.settings.reload_file(&self.config)
             && let Err(e) = std::fs::write(&path, "")
@@ -696,6 +793,14 @@ impl<'a> Watchdog<'a> {
                 }
             }
         }
+    }
+}
+
+/// The next change of `reload_time_file`, or never when it is not watched.
+async fn next_change(changes: &mut Option<UnboundedReceiver<FileChanged>>) -> Option<FileChanged> {
+    match changes {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -421,3 +421,39 @@ fn scripts_left_by_a_killed_child_are_ended_with_it() {
     })
     .unwrap_or_else(|e| panic!("{e}\n{}", a.log_text()));
 }
+
+#[test]
+fn reload_time_file_schedules_a_reload() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("ptime");
+    let dir = lab.node("a").expect("a").dir.clone();
+    let time_file = dir.join("reload.time");
+    let text = format!(
+        "global_defs {{\n    reload_time_file {}\n}}\n{}",
+        time_file.display(),
+        config(150)
+    );
+    let a = start_ours(&mut lab, "a", &text, &[], &[]);
+    wait_log(&mut lab, &a, "Startup complete", WAIT).expect("startup complete");
+    // Two seconds from now, with a date, in UTC.
+    let when = std::time::SystemTime::now() + Duration::from_secs(2);
+    let stamp = daemon::reload_time::format(when);
+    std::fs::write(&time_file, format!("{stamp}Z\n")).expect("write reload time");
+    wait_log(
+        &mut lab,
+        &a,
+        &format!("Scheduling reload for {stamp}"),
+        WAIT,
+    )
+    .expect("the parent schedules the reload");
+    wait_log(&mut lab, &a, "Reload complete", WAIT).expect("the reload runs");
+    let log = a.log(&mut lab);
+    assert!(log.contains("Reloading ..."), "{log}");
+    // A dated reload time is used once: the file goes.
+    wait_for("reload time file removed", WAIT, common::POLL, || {
+        (!time_file.exists()).then_some(())
+    })
+    .expect("the reload time file is removed after the reload");
+}
