@@ -110,7 +110,9 @@ pub fn run(options: &DaemonOptions, role: Role) -> i32 {
 }
 
 /// keepalived `notify_config_read()`: one line on the pipe the parent gave us as stdin.
-fn tell_parent_config_read(options: &DaemonOptions) {
+/// The parent logs "Startup complete" / "Reload complete" and tells systemd READY=1
+/// once every child has done this.
+pub fn tell_parent_config_read(options: &DaemonOptions) {
     if options.role_parent.is_some() {
         let _ = nix::unistd::write(std::io::stdin(), b"\n");
     }
@@ -137,7 +139,7 @@ fn handle_signals(
             let command = tokio::select! {
                 _ = term.recv() => Command::Stop,
                 _ = int.recv() => Command::Stop,
-                _ = hup.recv() => match reload(&options) {
+                _ = hup.recv() => match reload(&options).await {
                     Some(config) => Command::Reload(Box::new(config)),
                     None => continue,
                 },
@@ -163,12 +165,21 @@ fn handle_signals(
     Ok(())
 }
 
-/// SIGHUP: reads the configuration again. A configuration `keepalived -t` would fail
-/// on (errors, fatal errors, abandoned parsing) is refused: its diagnostics are logged
-/// (file:line) and the running one stays.
-fn reload(options: &DaemonOptions) -> Option<config::Config> {
+/// SIGHUP: reads the configuration again, off the event loop (adverts keep going while
+/// a large file is read). A configuration `keepalived -t` would fail on (errors, fatal
+/// errors, abandoned parsing) is refused: its diagnostics are logged (file:line) and the
+/// running one stays.
+async fn reload(options: &DaemonOptions) -> Option<config::Config> {
     info!("Reloading");
-    let loaded = daemon::load(options);
+    let reading = options.clone();
+    let loaded = match tokio::task::spawn_blocking(move || daemon::load(&reading)).await {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            error!("Reload: reading the configuration failed: {e}");
+            tell_parent_config_read(options);
+            return None;
+        }
+    };
     let code = loaded.exit_code();
     for line in loaded.render().lines() {
         warn!("{line}");

@@ -457,3 +457,28 @@ fn reload_time_file_schedules_a_reload() {
     })
     .expect("the reload time file is removed after the reload");
 }
+
+#[test]
+fn under_journald_console_lines_carry_priorities_and_no_timestamps() {
+    use std::os::unix::fs::MetadataExt;
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("pjrnl");
+    let dir = lab.node("a").expect("a").dir.clone();
+    // systemd names the stream it gives the service in JOURNAL_STREAM (device:inode);
+    // here the stream is the log file the lab connects to stdout and stderr.
+    let log_path = dir.join("ours.log");
+    std::fs::write(&log_path, "").expect("create log");
+    let meta = std::fs::metadata(&log_path).expect("log metadata");
+    let stream = format!("JOURNAL_STREAM={}:{}", meta.dev(), meta.ino());
+    let a = start_ours(&mut lab, "a", &config(150), &["env", &stream], &[]);
+    wait_log(&mut lab, &a, "<6>(VI_1) Entering MASTER STATE", WAIT)
+        .unwrap_or_else(|e| panic!("{e}\n{}", a.log_text()));
+    let log = a.log(&mut lab);
+    assert!(log.contains("<6>Starting Keepalived v"), "{log}");
+    assert!(log.contains("<6>Startup complete"), "{log}");
+    for line in log.lines() {
+        assert!(line.starts_with('<'), "not in journald's format: {line:?}");
+    }
+}
