@@ -112,6 +112,20 @@ impl CheckerState {
         }
     }
 
+    /// A checker restarted by a reload with the state it had (keepalived keeps
+    /// `is_up` and `has_run` of an unchanged checker and schedules it afresh).
+    pub fn resumed(
+        timing: Timing,
+        now: Duration,
+        warmup_fraction: f64,
+        is_up: bool,
+    ) -> CheckerState {
+        let mut state = CheckerState::new(timing, now, warmup_fraction);
+        state.is_up = is_up;
+        state.has_run = true;
+        state
+    }
+
     pub fn timing(&self) -> &Timing {
         &self.timing
     }
@@ -175,6 +189,11 @@ impl RealServerHealth {
 
     pub fn alive(&self) -> bool {
         self.up.iter().all(|up| *up)
+    }
+
+    /// Whether checker `checker` is up (`None`: no such checker).
+    pub fn checker_up(&self, checker: usize) -> Option<bool> {
+        self.up.get(checker).copied()
     }
 
     /// Applies one checker's transition; returns the new liveness if it changed.
@@ -304,6 +323,17 @@ mod tests {
         assert_eq!(c.record(S(3), false), None);
         assert!(!c.is_up());
         assert_eq!(c.next_run(), S(9));
+    }
+
+    #[test]
+    fn resumed_keeps_the_state_and_reports_only_changes() {
+        let mut down = CheckerState::resumed(timing(0, false), S(0), 0.0, false);
+        assert!(!down.is_up());
+        assert_eq!(down.record(S(1), false), None);
+        assert_eq!(down.record(S(7), true), Some(Transition::Up));
+        let mut up = CheckerState::resumed(timing(0, true), S(0), 0.0, true);
+        assert!(up.is_up());
+        assert_eq!(up.record(S(1), true), None);
     }
 
     #[test]

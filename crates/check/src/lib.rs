@@ -10,6 +10,7 @@
 //!   Content-Length, MD5 digest, body for regex), as keepalived.
 //! * [`driver`]: one tokio task per checker, and an aggregator turning checker
 //!   transitions into `(vs, rs, alive)` for `lvs::Lvs::set_alive` + `sync`.
+//! * [`file`]: FILE_CHECK (`track_file` values watched with inotify).
 //! * [`genhash`]: the genhash program (`genhash ...` / `keepalived -T ...`).
 //!
 //! ## Differences from keepalived 2.2.7
@@ -17,7 +18,7 @@
 //! * Every timeout is a total deadline for the whole check; keepalived restarts
 //!   its timer on each read or write (bugs #1817/#1822), so a trickling server
 //!   never fails there.
-//! * Not yet implemented: FILE_CHECK, BFD_CHECK — such a checker is built as
+//! * Not yet implemented: BFD_CHECK — such a checker is built as
 //!   [`probe::ProbeKind::Unsupported`] and always fails (so the real server is
 //!   never wrongly reported up).
 //! * `regex` uses the `regex` crate on the first [`http::REGEX_BODY_CAP`] bytes of
@@ -27,6 +28,7 @@
 pub mod checks;
 pub mod driver;
 pub mod engine;
+pub mod file;
 pub mod genhash;
 pub mod http;
 pub mod probe;

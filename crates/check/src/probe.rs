@@ -263,6 +263,9 @@ pub enum ProbeKind {
         script: MiscScript,
         dynamic: bool,
     },
+    /// FILE_CHECK: follows a track_file instead of running on a timer (see
+    /// [`crate::file`]); run as a probe it reads the file once.
+    File(crate::file::FileCheck),
     /// A checker kind this process cannot run (yet); it always fails.
     Unsupported(&'static str),
 }
@@ -278,11 +281,24 @@ pub struct Probe {
 
 impl Probe {
     /// `tls`: the client configuration from the `SSL { }` block, needed by SSL_GET.
+    /// A FILE_CHECK built here has no track files to follow and always fails; see
+    /// [`Probe::from_config_with_files`].
     pub fn from_config(
         vs: &VirtualServer,
         rs: &RealServer,
         checker: &Checker,
         tls: Option<&Arc<ClientConfig>>,
+    ) -> Result<Probe, BuildError> {
+        Probe::from_config_with_files(vs, rs, checker, tls, &[])
+    }
+
+    /// As [`Probe::from_config`], with the configured `track_file`s for FILE_CHECK.
+    pub fn from_config_with_files(
+        vs: &VirtualServer,
+        rs: &RealServer,
+        checker: &Checker,
+        tls: Option<&Arc<ClientConfig>>,
+        track_files: &[config::model::vrrp::TrackFile],
     ) -> Result<Probe, BuildError> {
         let kind = match &checker.kind {
             CheckerKind::Tcp => ProbeKind::Tcp,
@@ -340,6 +356,12 @@ impl Probe {
                 script: MiscScript::of(script),
                 dynamic: *dynamic,
             },
+            file @ CheckerKind::File { .. } => {
+                match crate::file::FileCheck::of(file, track_files) {
+                    Some(check) => ProbeKind::File(check),
+                    None => ProbeKind::Unsupported("FILE_CHECK without its track_file"),
+                }
+            }
             other => ProbeKind::Unsupported(other.keyword()),
         };
         let timing = crate::engine::Timing::of(checker);
@@ -414,6 +436,17 @@ impl Probe {
                 }
                 Ok(())
             }
+            ProbeKind::File(check) => match check.read() {
+                Some(crate::file::FileStatus::Weight(_)) => Ok(()),
+                Some(crate::file::FileStatus::Fault) => Err(CheckError::Protocol(format!(
+                    "tracked file {} in FAULT state",
+                    check.path.display()
+                ))),
+                None => Err(CheckError::Protocol(format!(
+                    "invalid number in {}",
+                    check.path.display()
+                ))),
+            },
             ProbeKind::Unsupported(name) => Err(CheckError::Unsupported(name)),
         }
     }

@@ -115,7 +115,7 @@ impl VsState {
 
 /// Identity of a virtual server across reloads (keepalived `vs_iseq`:
 /// group name, else family + fwmark, else family + protocol + address).
-fn same_vs(a: &VirtualServer, b: &VirtualServer) -> bool {
+pub fn same_vs(a: &VirtualServer, b: &VirtualServer) -> bool {
     match (&a.address, &b.address) {
         (VsAddress::Group(x), VsAddress::Group(y)) => x == y && a.protocol == b.protocol,
         (VsAddress::Fwmark { mark: x }, VsAddress::Fwmark { mark: y }) => {
@@ -136,6 +136,17 @@ impl State {
     /// Start-up state (keepalived `init_services` after `set_quorum_states`);
     /// also returns the start-up quorum reports.
     pub fn initial(cfg: &LvsConfig) -> (State, Vec<QuorumChange>) {
+        State::initial_with(cfg, |_, _| None)
+    }
+
+    /// Start-up state where `health(vs, rs)` knows a real server's state
+    /// before the table is first built (keepalived: track files are read
+    /// before `init_services`); `None` = [`initially_alive`] with the
+    /// configured weight.
+    pub fn initial_with(
+        cfg: &LvsConfig,
+        health: impl Fn(usize, usize) -> Option<RsState>,
+    ) -> (State, Vec<QuorumChange>) {
         let mut state = State::default();
         let mut changes = Vec::new();
         for (index, vs) in cfg.virtual_servers.iter().enumerate() {
@@ -144,9 +155,12 @@ impl State {
                 real_servers: vs
                     .real_servers
                     .iter()
-                    .map(|rs| RsState {
-                        alive: initially_alive(vs, rs),
-                        weight: configured_weight(vs, rs),
+                    .enumerate()
+                    .map(|(rs_index, rs)| {
+                        health(index, rs_index).unwrap_or(RsState {
+                            alive: initially_alive(vs, rs),
+                            weight: configured_weight(vs, rs),
+                        })
                     })
                     .collect(),
             };

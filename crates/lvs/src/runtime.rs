@@ -45,7 +45,17 @@ pub struct Sync {
 impl Lvs {
     /// Start-up state for `config`; nothing is sent yet.
     pub fn new(config: LvsConfig, sources: Option<SourceMap>) -> Lvs {
-        let (state, quorum_changes) = State::initial(&config);
+        Lvs::with_health(config, sources, |_, _| None)
+    }
+
+    /// As [`Lvs::new`], with real-server states known before the first table
+    /// (see [`State::initial_with`]).
+    pub fn with_health(
+        config: LvsConfig,
+        sources: Option<SourceMap>,
+        health: impl Fn(usize, usize) -> Option<crate::RsState>,
+    ) -> Lvs {
+        let (state, quorum_changes) = State::initial_with(&config, health);
         Lvs {
             config,
             sources,
