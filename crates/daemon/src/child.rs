@@ -74,6 +74,7 @@ pub fn run(options: &DaemonOptions, role: Role) -> i32 {
             Role::Checker => {
                 let checker_options = CheckerOptions {
                     log_detail: options.log.detail > 0,
+                    dont_release_ipvs: options.dont_release_ipvs,
                 };
                 let checker = match CheckerRuntime::start(&config, checker_options).await {
                     Ok(c) => c,

@@ -1,0 +1,402 @@
+//! The checker runtime end to end on this host, over a simulated IPVS table
+//! (the host kernel has no ip_vs; `crates/lvs/tests/vm.rs` and
+//! `checker_vm.rs` run the real thing in the ipvs-vm guest): three real
+//! servers on loopback listeners with TCP_CHECK, HTTP_GET and FILE_CHECK;
+//! stopping a listener removes its server (weight 0 with inhibit_on_failure);
+//! the file's FAULT plus that loss drops quorum, the sorry server goes in and
+//! quorum_down runs; restoring brings everything back and runs quorum_up;
+//! notify_up/notify_down run with their configured arguments; the
+//! lvs_notify_fifo gets keepalived's lines; a reload changing one weight keeps
+//! the other entries and the checkers' state; stop removes our entries.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // In tests a panic is the failure report.
+
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use daemon::checker::{CheckerOptions, CheckerRuntime};
+use daemon::control::{self, Command};
+use ipvs::reconcile::{Kernel, Op, SimulatedKernel, Table};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::task::JoinHandle;
+
+/// The simulated kernel, shared between the runtime and the test.
+#[derive(Clone, Default)]
+struct SharedKernel(Arc<Mutex<SimulatedKernel>>);
+
+impl Kernel for SharedKernel {
+    fn read_table(&mut self) -> Result<Table, ipvs::Error> {
+        self.0.lock().unwrap().read_table()
+    }
+    fn execute(&mut self, op: &Op) -> Result<(), ipvs::Error> {
+        self.0.lock().unwrap().execute(op)
+    }
+}
+
+impl SharedKernel {
+    /// (address:port, weight) of every destination, sorted.
+    fn dests(&self) -> Vec<(String, u32)> {
+        let kernel = self.0.lock().unwrap();
+        let mut dests: Vec<(String, u32)> = kernel
+            .table
+            .services
+            .values()
+            .flat_map(|s| s.dests.values())
+            .map(|d| (format!("{}:{}", d.addr, d.port), d.weight))
+            .collect();
+        dests.sort();
+        dests
+    }
+
+    fn services(&self) -> usize {
+        self.0.lock().unwrap().table.services.len()
+    }
+
+    fn set_weight_ops(&self) -> usize {
+        let kernel = self.0.lock().unwrap();
+        kernel
+            .accepted
+            .iter()
+            .filter(|op| matches!(op, Op::EditDest(..)))
+            .count()
+    }
+}
+
+/// A loopback listener that answers HTTP (or just accepts), stoppable.
+struct Server {
+    port: u16,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(rt: &tokio::runtime::Runtime, port: u16) -> Server {
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
+            .expect("bind");
+        let port = listener.local_addr().unwrap().port();
+        let task = rt.spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buffer = [0u8; 1024];
+                    let mut request = Vec::new();
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buffer).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buffer[..n]),
+                        }
+                    }
+                    let _ = stream
+                        .write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
+                        .await;
+                });
+            }
+        });
+        Server {
+            port,
+            task: Some(task),
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("kl-checker-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn load(text: &str) -> config::Config {
+    let loaded = config::load_str(
+        "keepalived.conf",
+        text,
+        &config::LoadOptions::default(),
+        &config::HostSystem,
+    );
+    assert!(loaded.exit_code() == 0, "{}", loaded.render());
+    loaded.config
+}
+
+fn config(dir: &std::path::Path, ports: [u16; 3], rs1_weight: u32) -> String {
+    let log = dir.join("notify.log");
+    let log = log.display();
+    let fifo = dir.join("lvs.fifo");
+    let state = dir.join("state");
+    // notify scripts: /bin/sh -c 'echo WORD "$0" "$1" >> LOG' ARG0 ARG1, so the log
+    // shows the arguments exactly as configured.
+    let notify = |word: &str, name: &str| {
+        format!("\"/bin/sh -c 'echo {word} $0 $1 >> {log}' {name} extra\"")
+    };
+    format!(
+        r#"
+global_defs {{
+    enable_script_security
+    script_user root
+    lvs_notify_fifo {fifo}
+}}
+track_file state {{
+    file {state}
+    weight 0
+}}
+virtual_server 192.0.2.100 80 {{
+    delay_loop 0.2
+    lvs_sched rr
+    lvs_method NAT
+    protocol TCP
+    quorum 2
+    sorry_server 192.0.2.200 80
+    quorum_up {qup}
+    quorum_down {qdown}
+    real_server 127.0.0.1 {p1} {{
+        weight {rs1_weight}
+        notify_up {up1}
+        notify_down {down1}
+        HTTP_GET {{
+            url {{
+                path /
+                status_code 200
+            }}
+            connect_timeout 0.5
+            retry 0
+            warmup 0
+        }}
+    }}
+    real_server 127.0.0.1 {p2} {{
+        weight 1
+        inhibit_on_failure
+        notify_up {up2}
+        notify_down {down2}
+        TCP_CHECK {{
+            connect_timeout 0.5
+            retry 0
+            warmup 0
+        }}
+    }}
+    real_server 127.0.0.1 {p3} {{
+        weight 1
+        notify_up {up3}
+        notify_down {down3}
+        FILE_CHECK {{
+            track_file state
+        }}
+        TCP_CHECK {{
+            connect_timeout 0.5
+            retry 0
+            warmup 0
+        }}
+    }}
+}}
+"#,
+        fifo = fifo.display(),
+        state = state.display(),
+        qup = notify("quorum_up", "vs"),
+        qdown = notify("quorum_down", "vs"),
+        up1 = notify("up", "rs1"),
+        down1 = notify("down", "rs1"),
+        up2 = notify("up", "rs2"),
+        down2 = notify("down", "rs2"),
+        up3 = notify("up", "rs3"),
+        down3 = notify("down", "rs3"),
+        p1 = ports[0],
+        p2 = ports[1],
+        p3 = ports[2],
+    )
+}
+
+fn wait<T>(what: &str, mut condition: impl FnMut() -> Option<T>) -> T {
+    lab::wait_for(
+        what,
+        Duration::from_secs(15),
+        Duration::from_millis(50),
+        &mut condition,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn notify_lines(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("notify.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn checkers_drive_table_notifies_quorum_and_reload() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let scratch = Scratch::new("runtime");
+    let dir = scratch.0.clone();
+    std::fs::write(dir.join("state"), "0\n").unwrap();
+    let rs1 = Server::start(&rt, 0);
+    let mut rs2 = Server::start(&rt, 0);
+    let rs3 = Server::start(&rt, 0);
+    let ports = [rs1.port, rs2.port, rs3.port];
+    let name = |port: u16| format!("127.0.0.1:{port}");
+    let cfg = load(&config(&dir, ports, 1));
+
+    // A reader on the FIFO (the runtime creates it; we open it once it exists).
+    let kernel = SharedKernel::default();
+    let (commands_tx, commands) = control::channel();
+    let runtime_kernel = kernel.clone();
+    let start_cfg = cfg.clone();
+    let runner = rt.spawn(async move {
+        let runtime = CheckerRuntime::start_with_kernel(
+            &start_cfg,
+            CheckerOptions::default(),
+            Box::new(runtime_kernel),
+        )
+        .await
+        .expect("start");
+        runtime.run(commands).await;
+    });
+    let fifo_path = dir.join("lvs.fifo");
+    let mut fifo = wait("the lvs_notify_fifo", || {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo_path)
+            .ok()
+    });
+    let mut fifo_text = String::new();
+    let mut read_fifo = |fifo: &mut std::fs::File| {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = fifo.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            fifo_text.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+        fifo_text.clone()
+    };
+
+    // Start: every real server in, no sorry server, nothing notified.
+    let sorted = |mut dests: Vec<(String, u32)>| {
+        dests.sort();
+        dests
+    };
+    let all_up = sorted(vec![
+        (name(ports[0]), 1),
+        (name(ports[1]), 1),
+        (name(ports[2]), 1),
+    ]);
+    wait("the three real servers", || {
+        (kernel.dests() == all_up).then_some(())
+    });
+    assert!(notify_lines(&dir).is_empty(), "{:?}", notify_lines(&dir));
+
+    // rs2 (inhibit_on_failure) stops: weight 0, notify_down with its arguments.
+    rs2.stop();
+    wait("rs2 weighted 0", || {
+        kernel.dests().contains(&(name(ports[1]), 0)).then_some(())
+    });
+    wait("notify_down of rs2", || {
+        notify_lines(&dir)
+            .contains(&"down rs2 extra".to_string())
+            .then_some(())
+    });
+    let rs_down = format!(
+        "RS [127.0.0.1]:tcp:{} [192.0.2.100]:tcp:80 DOWN\n",
+        ports[1]
+    );
+    wait("the RS DOWN fifo line", || {
+        read_fifo(&mut fifo).contains(&rs_down).then_some(())
+    });
+
+    // rs3's track file goes FAULT: weight sum 1 < quorum 2 -> the sorry server
+    // replaces the pool and quorum_down runs.
+    std::fs::write(dir.join("state"), "1\n").unwrap();
+    wait("the sorry server alone", || {
+        let dests = kernel.dests();
+        (dests.contains(&("192.0.2.200:80".to_string(), 1))
+            && !dests.iter().any(|(d, _)| d == &name(ports[0])))
+        .then_some(())
+    });
+    wait("quorum_down and notify_down of rs3", || {
+        let lines = notify_lines(&dir);
+        (lines.contains(&"quorum_down vs extra".to_string())
+            && lines.contains(&"down rs3 extra".to_string()))
+        .then_some(())
+    });
+    wait("the VS DOWN fifo line", || {
+        read_fifo(&mut fifo)
+            .contains("VS [192.0.2.100]:tcp:80 DOWN\n")
+            .then_some(())
+    });
+
+    // Restored: quorum back, sorry server out, quorum_up and notify_up.
+    let _rs2 = Server::start(&rt, ports[1]);
+    std::fs::write(dir.join("state"), "0\n").unwrap();
+    wait("the pool back", || (kernel.dests() == all_up).then_some(()));
+    wait("quorum_up and notify_up", || {
+        let lines = notify_lines(&dir);
+        (lines.contains(&"quorum_up vs extra".to_string())
+            && lines.contains(&"up rs2 extra".to_string())
+            && lines.contains(&"up rs3 extra".to_string()))
+        .then_some(())
+    });
+    assert!(
+        !notify_lines(&dir).iter().any(|l| l.contains("rs1")),
+        "rs1 never changed: {:?}",
+        notify_lines(&dir)
+    );
+
+    // Reload with rs1's weight changed: one SET_DEST, the rest kept, nothing
+    // notified again.
+    let notified = notify_lines(&dir).len();
+    let edits = kernel.set_weight_ops();
+    commands_tx
+        .send(Command::Reload(Box::new(load(&config(&dir, ports, 4)))))
+        .unwrap();
+    let reloaded = sorted(vec![
+        (name(ports[0]), 4),
+        (name(ports[1]), 1),
+        (name(ports[2]), 1),
+    ]);
+    wait("rs1 weight 4", || {
+        (kernel.dests() == reloaded).then_some(())
+    });
+    assert_eq!(kernel.set_weight_ops(), edits + 1);
+    // The checkers keep their (up) state: after a few check rounds nothing changed.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(kernel.dests(), reloaded);
+    assert_eq!(
+        notify_lines(&dir).len(),
+        notified,
+        "{:?}",
+        notify_lines(&dir)
+    );
+
+    // Stop: our entries removed.
+    commands_tx.send(Command::Stop).unwrap();
+    rt.block_on(runner).unwrap();
+    assert_eq!(kernel.services(), 0, "{:?}", kernel.dests());
+    drop(rs1);
+    drop(rs3);
+}
