@@ -89,6 +89,12 @@ impl CheckerRuntime {
         config: &config::Config,
         options: CheckerOptions,
     ) -> Result<CheckerRuntime, CheckerError> {
+        if config.lvs.virtual_servers.is_empty() {
+            // Nothing to program (`--all` without virtual servers): the kernel
+            // need not even have ip_vs.
+            let idle = Box::new(ipvs::reconcile::SimulatedKernel::default());
+            return CheckerRuntime::start_with_kernel(config, options, idle).await;
+        }
         let ipvs = ipvs::Ipvs::connect().map_err(|e| CheckerError::Ipvs(e.to_string()))?;
         let timeouts = ipvs::Ipvs::connect()
             .ok()
