@@ -191,14 +191,16 @@ pub struct PidFile {
 }
 
 impl PidFile {
-    /// Writes our pid to `path`.
+    /// Writes our pid to `path`, readable by everyone whatever `-u` says (keepalived
+    /// writes its pid files rw-r--r--, so that tools can read them).
     pub fn create(path: &Path) -> Result<PidFile, ProcessError> {
-        std::fs::write(path, format!("{}\n", std::process::id())).map_err(|source| {
-            ProcessError::WritePidFile {
-                path: path.to_path_buf(),
-                source,
-            }
-        })?;
+        use std::os::unix::fs::PermissionsExt;
+        let error = |source| ProcessError::WritePidFile {
+            path: path.to_path_buf(),
+            source,
+        };
+        std::fs::write(path, format!("{}\n", std::process::id())).map_err(error)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).map_err(error)?;
         Ok(PidFile {
             path: path.to_path_buf(),
         })

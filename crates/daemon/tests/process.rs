@@ -112,16 +112,57 @@ fn parent_starts_vrrp_and_checker_children_named_by_pid_files() {
     );
     wait_log(&mut lab, &a, "Startup complete", WAIT).expect("startup complete");
 
-    // Without --all and without virtual servers there is no checker child.
-    let b = start_ours(&mut lab, "b", &config(100), &[], &[]);
+    // Without --all and without virtual servers there is no checker child. b also
+    // runs with -u (umask), -g (a log file per process) and -m (core dumps).
+    let b_dir = lab.node("b").expect("b").dir.clone();
+    let log_file = format!("--log-file={}", b_dir.join("k.log").display());
+    let b = start_ours(
+        &mut lab,
+        "b",
+        &config(100),
+        &[],
+        &["-u", "0027", &log_file, "-m"],
+    );
     let parent_b = lab.process(b.index).expect("b").pid();
-    wait_child_pid(&b.vrrp_pid_file(), parent_b, None);
+    let vrrp_b = wait_child_pid(&b.vrrp_pid_file(), parent_b, None);
     wait_log(&mut lab, &b, "Startup complete", WAIT).expect("b startup complete");
     assert!(
         !checker_pid_file(&b).exists(),
         "checker started without work"
     );
     assert!(!b.log(&mut lab).contains("Starting Healthcheck child"));
+    // keepalived's -g names: the parent's file as given, the child's with `_vrrp`.
+    let parent_log = b_dir.join("k.log");
+    let child_log = b_dir.join("k_vrrp.log");
+    wait_for("child log file", WAIT, common::POLL, || {
+        std::fs::read_to_string(&child_log)
+            .ok()
+            .filter(|t| t.contains("(VI_1) Entering BACKUP STATE"))
+    })
+    .expect("the VRRP child logs to its own file");
+    let parent_text = std::fs::read_to_string(&parent_log).unwrap_or_default();
+    assert!(
+        parent_text.contains("Starting VRRP child process"),
+        "{parent_text}"
+    );
+    assert!(
+        !parent_text.contains("Entering BACKUP STATE"),
+        "{parent_text}"
+    );
+    let mode = |path: &Path| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o777)
+            .ok()
+    };
+    assert_eq!(mode(&parent_log), Some(0o640), "log file under -u 0027");
+    assert_eq!(mode(&b.pid_file()), Some(0o644), "pid files stay readable");
+    let limits = std::fs::read_to_string(format!("/proc/{vrrp_b}/limits")).unwrap_or_default();
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap_or_default();
+    assert!(core.contains("unlimited"), "-m: {core}");
 }
 
 #[test]
