@@ -20,6 +20,9 @@ pub enum Command {
     DumpStats { clear: bool },
     /// SIGRTMIN+2: write `keepalived.json`.
     DumpJson,
+    /// A copy of the VRRP runtime's state, for the metrics endpoint and `--status`
+    /// (the checker runtime drops the reply sender).
+    Snapshot(tokio::sync::oneshot::Sender<Box<crate::vrrp::snapshot::Snapshot>>),
 }
 
 pub type CommandSender = UnboundedSender<Command>;

@@ -18,6 +18,7 @@ pub mod checker;
 pub mod child;
 pub mod control;
 pub mod daemon;
+pub mod dump;
 pub mod logging;
 pub mod parent;
 pub mod process;

@@ -73,6 +73,8 @@ pub struct Instance {
     pub rules: Vec<super::rules::RuleSpec>,
     /// No source address yet: held in FAULT by the [`NO_SOURCE_TRACKER`].
     pub awaiting_source: bool,
+    /// Transitions and cleared counters, for dumps and metrics.
+    pub history: super::snapshot::History,
 }
 
 /// A weight-0 tracker that holds an instance in FAULT until its interface has an
@@ -344,6 +346,7 @@ pub fn build(
         routes: Vec::new(),
         rules: Vec::new(),
         awaiting_source,
+        history: super::snapshot::History::default(),
     })
 }
 

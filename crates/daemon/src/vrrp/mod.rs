@@ -24,6 +24,7 @@ pub mod net;
 pub mod routes;
 pub mod rules;
 pub mod scripts;
+pub mod snapshot;
 pub mod trackfile;
 pub mod trackproc;
 
@@ -258,6 +259,8 @@ pub struct VrrpRuntime {
     links_down: HashSet<u32>,
     events_tx: UnboundedSender<NetEvent>,
     events_rx: UnboundedReceiver<NetEvent>,
+    /// The configuration running, for dumps, metrics and status.
+    config: std::sync::Arc<config::Config>,
 }
 
 impl VrrpRuntime {
@@ -308,6 +311,7 @@ impl VrrpRuntime {
             startup_delay: config.global.vrrp_startup_delay,
             events_tx,
             events_rx,
+            config: std::sync::Arc::new(config.clone()),
         };
         match GarpSender::new() {
             Ok(sender) => {
@@ -899,15 +903,22 @@ impl VrrpRuntime {
                 true
             }
             Some(Command::DumpData) => {
-                warn!("Data dump (SIGUSR1) is not implemented yet - ignored");
+                crate::dump::write_data(&self.snapshot());
                 true
             }
-            Some(Command::DumpStats { .. }) => {
-                warn!("Stats dump (SIGUSR2) is not implemented yet - ignored");
+            Some(Command::DumpStats { clear }) => {
+                crate::dump::write_stats(&self.snapshot());
+                if clear {
+                    self.clear_stats();
+                }
                 true
             }
             Some(Command::DumpJson) => {
-                warn!("JSON dump is not implemented yet - ignored");
+                crate::dump::write_json(&self.snapshot());
+                true
+            }
+            Some(Command::Snapshot(reply)) => {
+                let _ = reply.send(Box::new(self.snapshot()));
                 true
             }
         }
@@ -1015,7 +1026,12 @@ impl VrrpRuntime {
                     self.remove_vips(i).await;
                 }
             }
-            Action::StateChanged { from, to } => log_transition(&name, from, to),
+            Action::StateChanged { from, to } => {
+                if let Some(inst) = self.instances.get_mut(i) {
+                    inst.history.record_transition();
+                }
+                log_transition(&name, from, to);
+            }
             Action::Notify { state, priority } => {
                 let line = fifo::line("INSTANCE", &name, state, priority);
                 for f in &mut self.fifos {
