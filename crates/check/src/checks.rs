@@ -11,7 +11,7 @@ use config::script::Script;
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UdpSocket;
 
 use crate::probe::{CheckError, Target, connect};
@@ -30,52 +30,95 @@ pub fn smtp_status(line: &str) -> Option<u16> {
     }
 }
 
+/// keepalived's SMTP receive buffer (`SMTP_BUFF_MAX`): a reply line longer than
+/// this is not kept whole.
+pub const SMTP_LINE_MAX: usize = 512;
+
+/// Accumulates an SMTP server's bytes into one reply line as keepalived's
+/// `smtp_get_line_cb` does: at most `SMTP_LINE_MAX - 1` bytes are held, a full
+/// buffer without a newline is cleared and filling starts again (so a server
+/// streaming an endless line costs bounded memory and fails on the deadline),
+/// and the line ends at the first newline before any NUL byte (keepalived's
+/// `strchr` on a C string). What follows the newline is dropped, as upstream.
+#[derive(Debug, Default, Clone)]
+pub struct SmtpLineBuffer {
+    held: Vec<u8>,
+    /// How often a full buffer was cleared (keepalived logs "Buffer overflow").
+    pub overflows: u32,
+}
+
+impl SmtpLineBuffer {
+    /// How many bytes the next read may take (clears a full buffer first).
+    pub fn room(&mut self) -> usize {
+        if self.held.len() >= SMTP_LINE_MAX - 1 {
+            self.held.clear();
+            self.overflows = self.overflows.saturating_add(1);
+        }
+        SMTP_LINE_MAX - 1 - self.held.len()
+    }
+
+    /// Adds received bytes (at most [`Self::room`] are kept); returns the
+    /// complete line, without its newline (a trailing CR stays, as upstream),
+    /// once there is one. The buffer is then empty for the next reply.
+    pub fn push(&mut self, data: &[u8]) -> Option<String> {
+        let room = self.room();
+        self.held
+            .extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+        let visible = match self.held.iter().position(|&b| b == 0) {
+            Some(nul) => self.held.get(..nul).unwrap_or_default(),
+            None => &self.held,
+        };
+        let newline = visible.iter().position(|&b| b == b'\n')?;
+        let line = String::from_utf8_lossy(visible.get(..newline).unwrap_or_default()).into_owned();
+        self.held.clear();
+        Some(line)
+    }
+}
+
 /// SMTP_CHECK (keepalived `check_smtp.c`): greeting 220, `HELO name`, 250,
 /// `QUIT`, any reply line.
 pub async fn smtp_check(target: &Target, helo_name: &str) -> Result<(), CheckError> {
-    let stream = connect(target).await?;
-    let mut stream = BufReader::new(stream);
-    let mut line = String::new();
+    let mut stream = connect(target).await?;
 
-    async fn read_line(
-        stream: &mut BufReader<tokio::net::TcpStream>,
-        line: &mut String,
-    ) -> Result<(), CheckError> {
-        line.clear();
-        let read = stream.read_line(line).await.map_err(CheckError::Io)?;
-        if read == 0 {
-            return Err(CheckError::Protocol(
-                "read failure (connection closed)".into(),
-            ));
+    async fn read_line(stream: &mut tokio::net::TcpStream) -> Result<String, CheckError> {
+        let mut line = SmtpLineBuffer::default();
+        let mut chunk = [0u8; SMTP_LINE_MAX];
+        loop {
+            let room = line.room();
+            let read = stream
+                .read(chunk.get_mut(..room).unwrap_or_default())
+                .await
+                .map_err(CheckError::Io)?;
+            if read == 0 {
+                return Err(CheckError::Protocol(
+                    "read failure (connection closed)".into(),
+                ));
+            }
+            if let Some(complete) = line.push(chunk.get(..read).unwrap_or_default()) {
+                return Ok(complete);
+            }
         }
-        // keepalived cuts at the newline only; a trailing CR stays.
-        if line.ends_with('\n') {
-            line.pop();
-        }
-        Ok(())
     }
 
-    read_line(&mut stream, &mut line).await?;
+    let line = read_line(&mut stream).await?;
     if smtp_status(&line) != Some(220) {
         return Err(CheckError::Protocol(format!(
             "bad greeting banner {line:?}"
         )));
     }
     stream
-        .get_mut()
         .write_all(format!("HELO {helo_name}\r\n").as_bytes())
         .await
         .map_err(CheckError::Io)?;
-    read_line(&mut stream, &mut line).await?;
+    let line = read_line(&mut stream).await?;
     if smtp_status(&line) != Some(250) {
         return Err(CheckError::Protocol(format!("bad HELO response {line:?}")));
     }
     stream
-        .get_mut()
         .write_all(b"QUIT\r\n")
         .await
         .map_err(CheckError::Io)?;
-    read_line(&mut stream, &mut line).await?;
+    read_line(&mut stream).await?;
     Ok(())
 }
 
@@ -150,20 +193,26 @@ pub async fn dns_check(target: &Target, name: &str, query_type: &str) -> Result<
     let mut buffer = vec![0u8; 4096];
     loop {
         let received = socket.recv(&mut buffer).await.map_err(CheckError::Io)?;
-        let Ok(reply) = Message::from_vec(buffer.get(..received).unwrap_or_default()) else {
-            continue;
-        };
-        if reply.id() != id || reply.message_type() != MessageType::Response {
-            continue;
+        if let Some(verdict) = dns_reply_verdict(id, buffer.get(..received).unwrap_or_default()) {
+            return verdict;
         }
-        return match reply.response_code() {
-            ResponseCode::NoError => Ok(()),
-            code => Err(CheckError::Protocol(format!(
-                "read error occurred. (rcode = {})",
-                u16::from(code)
-            ))),
-        };
     }
+}
+
+/// What one DNS_CHECK reply decides: `None` when it is to be ignored (does not
+/// parse, another id, not a response), else success on rcode NOERROR.
+pub fn dns_reply_verdict(id: u16, reply: &[u8]) -> Option<Result<(), CheckError>> {
+    let reply = Message::from_vec(reply).ok()?;
+    if reply.id() != id || reply.message_type() != MessageType::Response {
+        return None;
+    }
+    Some(match reply.response_code() {
+        ResponseCode::NoError => Ok(()),
+        code => Err(CheckError::Protocol(format!(
+            "read error occurred. (rcode = {})",
+            u16::from(code)
+        ))),
+    })
 }
 
 /// UDP_CHECK settings.
@@ -388,6 +437,42 @@ mod tests {
         assert_eq!(smtp_status("220\r"), None);
         assert_eq!(smtp_status("22"), None);
         assert_eq!(smtp_status("abc def"), None);
+    }
+
+    #[test]
+    fn smtp_line_buffer_cuts_at_newline_and_wraps_like_keepalived() {
+        let mut buffer = SmtpLineBuffer::default();
+        assert_eq!(buffer.push(b"220 mail"), None);
+        assert_eq!(
+            buffer.push(b" ESMTP\r\n250 extra"),
+            Some("220 mail ESMTP\r".into())
+        );
+        // The rest after the newline is dropped; the next line starts empty.
+        assert_eq!(buffer.push(b"250 ok\n"), Some("250 ok".into()));
+        // A NUL hides a later newline, as strchr on keepalived's C string.
+        assert_eq!(buffer.push(b"220\0 x\n"), None);
+        let mut endless = SmtpLineBuffer::default();
+        for _ in 0..10 {
+            let room = endless.room();
+            assert!(room > 0 && room < SMTP_LINE_MAX);
+            assert_eq!(endless.push(&vec![b'x'; room]), None);
+        }
+        assert_eq!(endless.overflows, 9);
+        assert_eq!(endless.push(b"\n"), Some("".into()));
+    }
+
+    #[test]
+    fn dns_reply_verdicts() {
+        let query = dns_query(7, "example.org", RecordType::A).expect("query");
+        // Our own query is not a response: ignored.
+        assert!(dns_reply_verdict(7, &query).is_none());
+        let mut reply = query.clone();
+        reply[2] |= 0x80; // QR: response
+        assert!(matches!(dns_reply_verdict(7, &reply), Some(Ok(()))));
+        assert!(dns_reply_verdict(8, &reply).is_none());
+        reply[3] = (reply[3] & 0xf0) | 3; // NXDOMAIN
+        assert!(matches!(dns_reply_verdict(7, &reply), Some(Err(_))));
+        assert!(dns_reply_verdict(7, &reply[..5]).is_none());
     }
 
     #[test]
