@@ -109,6 +109,35 @@ pub fn set_ipv4_multicast_if_index(fd: BorrowedFd<'_>, ifindex: u32) -> io::Resu
     }
 }
 
+/// The socket's drop counter (`sk_drops`: packets refused for a full receive
+/// queue), read with `SO_MEMINFO` (Linux 4.12+); no safe wrapper offers it.
+pub fn socket_drops(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    const VARS: usize = 9; // SK_MEMINFO_VARS
+    let mut info = [0u32; VARS];
+    let mut len = libc::socklen_t::try_from(std::mem::size_of_val(&info))
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: `fd` is live for the borrow; the kernel writes at most `len`
+    // bytes into `info`, an array on our stack of exactly that size, and
+    // updates `len` to what it wrote.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_MEMINFO,
+            info.as_mut_ptr().cast::<libc::c_void>(),
+            &raw mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let drops = usize::try_from(libc::SK_MEMINFO_DROPS).unwrap_or(VARS);
+    info.get(drops)
+        .copied()
+        .filter(|_| usize::try_from(len).unwrap_or(0) > drops * 4)
+        .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOPROTOOPT))
+}
+
 /// Registers a socket with the tokio reactor of the current runtime.
 ///
 /// Panics like `AsyncFd::register` if called outside a tokio runtime.

@@ -78,8 +78,43 @@ pub struct SocketOptions<A> {
     /// SO_RCVBUF of the receive socket (`vrrp_rx_bufs_policy`); `None` keeps
     /// the kernel default.
     pub receive_buffer: Option<usize>,
-    /// Attach the kernel filter of [`crate::bpf`] to the receive socket.
+    /// Attach the kernel filter of [`crate::bpf`] to the receive socket (and
+    /// count what it drops with a shadow socket, see [`VrrpSocketV4::drops`]).
     pub kernel_filter: bool,
+    /// What the instances on the socket run, for the kernel filter: the VRIDs
+    /// (empty: any) and the versions.
+    pub filter_scope: FilterScope,
+}
+
+/// The instances behind a socket, as far as the kernel filter cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterScope {
+    /// VRIDs run on the socket; empty accepts any.
+    pub vrids: Vec<u8>,
+    /// Some instance runs VRRPv2.
+    pub v2: bool,
+    /// Some instance runs VRRPv3.
+    pub v3: bool,
+}
+
+impl Default for FilterScope {
+    /// Any VRID, either version.
+    fn default() -> Self {
+        FilterScope {
+            vrids: Vec::new(),
+            v2: true,
+            v3: true,
+        }
+    }
+}
+
+/// Packets the kernel dropped before they reached us, since the socket opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KernelDrops {
+    /// Refused by the BPF filter (counted by the shadow socket).
+    pub filtered: u64,
+    /// Lost because the receive queue was full (SO_RCVBUF reached).
+    pub queue_full: u64,
 }
 
 /// Errors of the VRRP sockets.
@@ -177,23 +212,59 @@ fn bind_device(socket: &Socket, interface: Option<&IfRef>) -> Result<(), VrrpSoc
     }
 }
 
-fn apply_receive_options<A>(
-    socket: &Socket,
-    options: &SocketOptions<A>,
-) -> Result<(), VrrpSocketError> {
-    if let Some(size) = options.receive_buffer {
-        socket
-            .set_recv_buffer_size(size)
-            .map_err(setup("SO_RCVBUF"))?;
-    }
-    Ok(())
-}
-
-fn filter_spec<A>(options: &SocketOptions<A>, multicast: bool) -> FilterSpec {
+fn filter_spec<A>(options: &SocketOptions<A>, multicast: bool, ipv6: bool) -> FilterSpec {
+    let behind_ah = options.protocol == VrrpProtocol::Ah;
     FilterSpec {
         require_ttl_255: multicast,
-        // Behind AH the first payload byte is AH's next-header, not VRRP's.
-        check_vrrp_header: options.protocol == VrrpProtocol::Vrrp,
+        // keepalived runs AH over IPv4 only; an IPv6 AH socket checks the TTL only.
+        check_vrrp_header: !(behind_ah && ipv6),
+        behind_ah,
+        accept_v2: options.filter_scope.v2,
+        accept_v3: options.filter_scope.v3 && !behind_ah,
+        vrids: options.filter_scope.vrids.clone(),
+    }
+}
+
+/// Smallest receive buffer: the shadow socket only needs its drop counter.
+const SHADOW_RECEIVE_BUFFER: usize = 1;
+
+/// Counts what the kernel filter refuses: a receive socket joined like the real
+/// one but with the inverted program, never read. Its few queued packets are
+/// drained (and counted) when the counters are read; the rest overflow and are
+/// counted by the kernel.
+#[derive(Debug)]
+struct Shadow {
+    socket: Socket,
+    drained: std::sync::atomic::AtomicU64,
+}
+
+impl Shadow {
+    fn new(socket: Socket) -> Shadow {
+        Shadow {
+            socket,
+            drained: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn count(&self) -> u64 {
+        let mut scratch = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        let mut drained = 0u64;
+        // The buffer holds a handful of packets at most; bounded anyway.
+        while drained < 4096 && self.socket.recv(&mut scratch).is_ok() {
+            drained += 1;
+        }
+        let total = self
+            .drained
+            .fetch_add(drained, std::sync::atomic::Ordering::Relaxed)
+            + drained;
+        total + u64::from(sys::socket_drops(self.socket.as_fd()).unwrap_or(0))
+    }
+}
+
+fn kernel_drops(recv: &AsyncFd<Socket>, shadow: Option<&Shadow>) -> KernelDrops {
+    KernelDrops {
+        filtered: shadow.map_or(0, Shadow::count),
+        queue_full: u64::from(sys::socket_drops(recv.get_ref().as_fd()).unwrap_or(0)),
     }
 }
 
@@ -202,6 +273,7 @@ fn filter_spec<A>(options: &SocketOptions<A>, multicast: bool) -> FilterSpec {
 pub struct VrrpSocketV4 {
     send: AsyncFd<Socket>,
     recv: AsyncFd<Socket>,
+    shadow: Option<Shadow>,
     multicast: bool,
 }
 
@@ -232,14 +304,43 @@ impl VrrpSocketV4 {
         send.set_tos_v4(TOS_INTERNET_CONTROL)
             .map_err(setup("IP_TOS"))?;
 
+        let program = options
+            .kernel_filter
+            .then(|| bpf::ipv4_program(&filter_spec(options, multicast, false)));
+        let recv = Self::receive_socket(options, program.as_deref(), options.receive_buffer)?;
+        let shadow = match &program {
+            Some(program) => Some(Shadow::new(Self::receive_socket(
+                options,
+                Some(&bpf::invert(program)),
+                Some(SHADOW_RECEIVE_BUFFER),
+            )?)),
+            None => None,
+        };
+
+        Ok(Self {
+            send: sys::register(send).map_err(setup("register send socket"))?,
+            recv: sys::register(recv).map_err(setup("register receive socket"))?,
+            shadow,
+            multicast,
+        })
+    }
+
+    /// A receive socket: `program` attached before the join, so that nothing
+    /// unfiltered is ever queued.
+    fn receive_socket(
+        options: &SocketOptions<Ipv4Addr>,
+        program: Option<&[bpf::Insn]>,
+        receive_buffer: Option<usize>,
+    ) -> Result<Socket, VrrpSocketError> {
         let recv = raw_socket(Domain::IPV4, options.protocol)?;
-        // Filter before joining, so that nothing unfiltered is ever queued.
-        if options.kernel_filter {
-            let spec = filter_spec(options, multicast);
-            recv.attach_filter(&bpf::to_socket2(&bpf::ipv4_program(spec)))
+        if let Some(program) = program {
+            recv.attach_filter(&bpf::to_socket2(program))
                 .map_err(setup("SO_ATTACH_FILTER"))?;
         }
-        apply_receive_options(&recv, options)?;
+        if let Some(size) = receive_buffer {
+            recv.set_recv_buffer_size(size)
+                .map_err(setup("SO_RCVBUF"))?;
+        }
         // Without this, a raw socket gets every group any socket on the host joined.
         recv.set_multicast_all_v4(false)
             .map_err(setup("IP_MULTICAST_ALL"))?;
@@ -259,12 +360,12 @@ impl VrrpSocketV4 {
             }
         }
         bind_device(&recv, options.interface.as_ref())?;
+        Ok(recv)
+    }
 
-        Ok(Self {
-            send: sys::register(send).map_err(setup("register send socket"))?,
-            recv: sys::register(recv).map_err(setup("register receive socket"))?,
-            multicast,
-        })
+    /// What the kernel dropped on this socket's way in since it opened.
+    pub fn drops(&self) -> KernelDrops {
+        kernel_drops(&self.recv, self.shadow.as_ref())
     }
 
     /// Sends `packet` (IP header included) to `dest`: the group, or one
@@ -319,6 +420,7 @@ impl VrrpSocketV4 {
 pub struct VrrpSocketV6 {
     send: AsyncFd<Socket>,
     recv: AsyncFd<Socket>,
+    shadow: Option<Shadow>,
     ifindex: u32,
     multicast: bool,
 }
@@ -351,18 +453,59 @@ impl VrrpSocketV6 {
         send.set_tclass_v6(TOS_INTERNET_CONTROL)
             .map_err(setup("IPV6_TCLASS"))?;
 
+        let program = options
+            .kernel_filter
+            .then(|| bpf::ipv6_program(&filter_spec(options, multicast, true)));
+        let recv = Self::receive_socket(options, program.as_deref(), options.receive_buffer)?;
+        recv.set_recv_hoplimit_v6(true)
+            .map_err(setup("IPV6_RECVHOPLIMIT"))?;
+        nix::sys::socket::setsockopt(
+            &recv.as_fd(),
+            nix::sys::socket::sockopt::Ipv6RecvPacketInfo,
+            &true,
+        )
+        .map_err(|e| VrrpSocketError::Setup {
+            step: "IPV6_RECVPKTINFO",
+            source: e.into(),
+        })?;
+        let shadow = match &program {
+            Some(program) => Some(Shadow::new(Self::receive_socket(
+                options,
+                Some(&bpf::invert(program)),
+                Some(SHADOW_RECEIVE_BUFFER),
+            )?)),
+            None => None,
+        };
+
+        Ok(Self {
+            send: sys::register(send).map_err(setup("register send socket"))?,
+            recv: sys::register(recv).map_err(setup("register receive socket"))?,
+            shadow,
+            ifindex,
+            multicast,
+        })
+    }
+
+    /// A receive socket: checksum verification and `program` before the join,
+    /// so that nothing unchecked is ever queued. (The kernel verifies and drops
+    /// bad checksums once IPV6_CHECKSUM is set, as for keepalived.)
+    fn receive_socket(
+        options: &SocketOptions<Ipv6Addr>,
+        program: Option<&[bpf::Insn]>,
+        receive_buffer: Option<usize>,
+    ) -> Result<Socket, VrrpSocketError> {
+        let ifindex = options.interface.as_ref().map_or(0, |i| i.index);
         let recv = raw_socket(Domain::IPV6, options.protocol)?;
-        // Checksum verification and the filter come before the join, so
-        // that nothing unchecked is ever queued. (The kernel verifies and
-        // drops bad checksums once IPV6_CHECKSUM is set, as for keepalived.)
         sys::set_ipv6_checksum_offset(recv.as_fd(), VRRP_CHECKSUM_OFFSET)
             .map_err(setup("IPV6_CHECKSUM"))?;
-        if options.kernel_filter {
-            let spec = filter_spec(options, multicast);
-            recv.attach_filter(&bpf::to_socket2(&bpf::ipv6_program(spec)))
+        if let Some(program) = program {
+            recv.attach_filter(&bpf::to_socket2(program))
                 .map_err(setup("SO_ATTACH_FILTER"))?;
         }
-        apply_receive_options(&recv, options)?;
+        if let Some(size) = receive_buffer {
+            recv.set_recv_buffer_size(size)
+                .map_err(setup("SO_RCVBUF"))?;
+        }
         recv.set_multicast_all_v6(false)
             .map_err(setup("IPV6_MULTICAST_ALL"))?;
         match options.delivery {
@@ -381,25 +524,13 @@ impl VrrpSocketV6 {
                     .map_err(setup("bind source"))?;
             }
         }
-        recv.set_recv_hoplimit_v6(true)
-            .map_err(setup("IPV6_RECVHOPLIMIT"))?;
-        nix::sys::socket::setsockopt(
-            &recv.as_fd(),
-            nix::sys::socket::sockopt::Ipv6RecvPacketInfo,
-            &true,
-        )
-        .map_err(|e| VrrpSocketError::Setup {
-            step: "IPV6_RECVPKTINFO",
-            source: e.into(),
-        })?;
         bind_device(&recv, options.interface.as_ref())?;
+        Ok(recv)
+    }
 
-        Ok(Self {
-            send: sys::register(send).map_err(setup("register send socket"))?,
-            recv: sys::register(recv).map_err(setup("register receive socket"))?,
-            ifindex,
-            multicast,
-        })
+    /// What the kernel dropped on this socket's way in since it opened.
+    pub fn drops(&self) -> KernelDrops {
+        kernel_drops(&self.recv, self.shadow.as_ref())
     }
 
     /// Sends the VRRP `payload` (checksum field may be zero: the kernel fills

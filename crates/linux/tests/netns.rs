@@ -16,8 +16,8 @@ use linux::link::VmacSpec;
 use linux::monitor::{Event, Monitor};
 use linux::sysctl::SysctlChanges;
 use linux::vrrp_socket::{
-    Delivery, SocketOptions, VRRP_GROUP_V4, VRRP_GROUP_V6, VrrpProtocol, VrrpSocketError,
-    VrrpSocketV4, VrrpSocketV6,
+    Delivery, FilterScope, SocketOptions, VRRP_GROUP_V4, VRRP_GROUP_V6, VrrpProtocol,
+    VrrpSocketError, VrrpSocketV4, VrrpSocketV6,
 };
 use linux::{Change, IfRef, MacAddr, Netlink};
 
@@ -216,6 +216,7 @@ fn multicast<A>(interface: IfRef, protocol: VrrpProtocol, group: A) -> SocketOpt
         delivery: Delivery::Multicast { group },
         receive_buffer: None,
         kernel_filter: true,
+        filter_scope: FilterScope::default(),
     }
 }
 
@@ -227,6 +228,7 @@ fn unicast<A>(interface: IfRef, source: A) -> SocketOptions<A> {
         delivery: Delivery::Unicast { source },
         receive_buffer: None,
         kernel_filter: true,
+        filter_scope: FilterScope::default(),
     }
 }
 
@@ -702,6 +704,86 @@ async fn ipv4_multicast_advert_crosses_with_ttl_255_and_filter_drops_bad_ttl() {
     assert_eq!(&buf[20..24], &[0x31, 51, 100, 1]);
 }
 
+/// The filter keeps only the socket's VRIDs and versions, and every packet the
+/// kernel refuses is counted: by the shadow socket (filtered) or by the receive
+/// queue's own counter (queue full).
+#[tokio::test(flavor = "current_thread")]
+async fn kernel_filter_scope_and_drop_counters() {
+    if !can_run() {
+        return;
+    }
+    let pair = Pair::new_v4();
+    let (va, vb) = (if_ref(&pair.a, "va"), if_ref(&pair.b, "vb"));
+    let scoped = SocketOptions {
+        filter_scope: FilterScope {
+            vrids: vec![51, 52],
+            v2: false,
+            v3: true,
+        },
+        // The kernel's minimum: a few packets fill it.
+        receive_buffer: Some(1),
+        ..multicast(vb, VrrpProtocol::Vrrp, VRRP_GROUP_V4)
+    };
+    let (sender, receiver) = pair.open_sockets(
+        VrrpSocketV4::open,
+        multicast(va, VrrpProtocol::Vrrp, VRRP_GROUP_V4),
+        scoped,
+    );
+    assert_eq!(receiver.drops(), linux::vrrp_socket::KernelDrops::default());
+    let source = Ipv4Addr::new(192, 0, 2, 1);
+    let mut v2 = ipv4_advert(source, VRRP_GROUP_V4, 255, 51);
+    v2[20] = 0x21;
+    let mut truncated = ipv4_advert(source, VRRP_GROUP_V4, 255, 51);
+    truncated.truncate(21);
+    truncated[2..4].copy_from_slice(&21u16.to_be_bytes());
+    let refused = [
+        ipv4_advert(source, VRRP_GROUP_V4, 255, 53), // VRID not on the socket
+        ipv4_advert(source, VRRP_GROUP_V4, 64, 51),  // TTL
+        v2,                                          // version not run here
+        truncated,                                   // no VRID byte
+    ];
+    for _ in 0..25 {
+        for packet in &refused {
+            sender.send(packet, VRRP_GROUP_V4).await.expect("send");
+        }
+    }
+    let filtered = lab::wait_for("100 filtered packets counted", DEADLINE, POLL, || {
+        let drops = receiver.drops();
+        (drops.filtered >= 100).then_some(drops.filtered)
+    })
+    .expect("the shadow socket counts refused packets");
+    assert_eq!(filtered, 100, "each refused packet counted once");
+
+    // Accepted adverts beyond the tiny receive buffer are counted as queue drops.
+    for _ in 0..200 {
+        sender
+            .send(&ipv4_advert(source, VRRP_GROUP_V4, 255, 52), VRRP_GROUP_V4)
+            .await
+            .expect("send");
+    }
+    let mut buf = [0u8; 1500];
+    let mut queued = 0u64;
+    loop {
+        match tokio::time::timeout(Duration::from_millis(300), receiver.recv(&mut buf)).await {
+            Ok(Ok(got)) => {
+                assert_eq!(buf[21], 52, "only VRID 52 adverts get through");
+                assert_eq!(got.len, 32);
+                queued += 1;
+            }
+            Ok(Err(e)) => panic!("recv: {e}"),
+            Err(_) => break,
+        }
+    }
+    let drops = receiver.drops();
+    assert!(drops.queue_full > 0, "{drops:?}");
+    assert_eq!(
+        queued + drops.queue_full,
+        200,
+        "{drops:?}, {queued} received"
+    );
+    assert_eq!(drops.filtered, 100);
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn ipv4_unicast_advert_reaches_bound_source() {
     if !can_run() {
@@ -993,11 +1075,22 @@ async fn ah_protocol_socket_carries_protocol_51() {
     );
 
     let source = Ipv4Addr::new(192, 0, 2, 1);
-    let mut packet = ipv4_advert(source, VRRP_GROUP_V4, 255, 51);
+    // IP header (protocol 51), a 24-byte AH header announcing VRRP (112), then a
+    // VRRPv2 advert: the filter checks AH's next header and looks behind it.
+    let advert = ipv4_advert(source, VRRP_GROUP_V4, 255, 51);
+    let mut packet = advert[..20].to_vec();
     packet[9] = 51;
-    // AH next header 112, then the AH payload: the filter must not look for
-    // a VRRP version byte here.
-    packet[20] = 112;
+    let mut ah = [0u8; 24];
+    ah[0] = 112;
+    packet.extend_from_slice(&ah);
+    packet.extend_from_slice(&advert[20..]);
+    packet[44] = 0x21;
+    let total = u16::try_from(packet.len()).expect("small");
+    packet[2..4].copy_from_slice(&total.to_be_bytes());
+    // Not VRRP behind AH: refused in the kernel (and counted).
+    let mut not_vrrp = packet.clone();
+    not_vrrp[20] = 6;
+    sender.send(&not_vrrp, VRRP_GROUP_V4).await.expect("send");
     sender.send(&packet, VRRP_GROUP_V4).await.expect("send");
     let mut buf = [0u8; 1500];
     let got = within("AH packet in B", receiver.recv(&mut buf))
@@ -1005,6 +1098,11 @@ async fn ah_protocol_socket_carries_protocol_51() {
         .expect("recv");
     assert_eq!((got.source, got.ttl), (source, 255));
     assert_eq!(buf[9], 51);
+    assert_eq!(
+        buf[20], 112,
+        "the non-VRRP AH packet sent first was filtered"
+    );
+    assert_eq!(receiver.drops().filtered, 1);
 }
 
 // ------------------------------------------- codec ↔ sockets end to end
