@@ -14,6 +14,7 @@
 //! Waiting is done with [`wait_for`]: poll a condition until a deadline, never sleep
 //! and hope.
 
+pub mod flood;
 pub mod ipvs_vm;
 
 use std::path::{Path, PathBuf};
