@@ -11,6 +11,7 @@
 use std::io::{self, IoSlice, IoSliceMut, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn6};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
@@ -79,7 +80,7 @@ pub struct SocketOptions<A> {
     /// the kernel default.
     pub receive_buffer: Option<usize>,
     /// Attach the kernel filter of [`crate::bpf`] to the receive socket (and
-    /// count what it drops with a shadow socket, see [`VrrpSocketV4::drops`]).
+    /// count what it drops, see [`VrrpSocketV4::drops`]).
     pub kernel_filter: bool,
     /// What the instances on the socket run, for the kernel filter: the VRIDs
     /// (empty: any) and the versions.
@@ -111,7 +112,9 @@ impl Default for FilterScope {
 /// Packets the kernel dropped before they reached us, since the socket opened.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct KernelDrops {
-    /// Refused by the BPF filter (counted by the shadow socket).
+    /// Refused by the BPF filter (arrivals counted by a second socket, minus
+    /// what was delivered or lost; packets still queued for us count here
+    /// until read).
     pub filtered: u64,
     /// Lost because the receive queue was full (SO_RCVBUF reached).
     pub queue_full: u64,
@@ -225,46 +228,60 @@ fn filter_spec<A>(options: &SocketOptions<A>, multicast: bool, ipv6: bool) -> Fi
     }
 }
 
-/// Smallest receive buffer: the shadow socket only needs its drop counter.
-const SHADOW_RECEIVE_BUFFER: usize = 1;
+/// Smallest receive buffer: the counting socket only needs its drop counter.
+const COUNTER_RECEIVE_BUFFER: usize = 1;
 
-/// Counts what the kernel filter refuses: a receive socket joined like the real
-/// one but with the inverted program, never read. Its few queued packets are
-/// drained (and counted) when the counters are read; the rest overflow and are
-/// counted by the kernel.
+/// Counts every packet that reaches the receive socket, before its filter: a
+/// second receive socket joined alike, without a filter and with the smallest
+/// buffer, never read except to count and empty its few queued packets; the
+/// rest overflow it and the kernel counts them (SO_MEMINFO drops). What the
+/// real socket's filter refused is then arrivals − delivered − queue drops.
+///
+/// (A socket with the *inverted* filter would count refusals directly, but
+/// once its tiny queue is full the kernel counts every arrival as a drop,
+/// filter or not, so it over-counts; counting all arrivals is exact.)
 #[derive(Debug)]
-struct Shadow {
+struct ArrivalCounter {
     socket: Socket,
-    drained: std::sync::atomic::AtomicU64,
+    drained: AtomicU64,
 }
 
-impl Shadow {
-    fn new(socket: Socket) -> Shadow {
-        Shadow {
+impl ArrivalCounter {
+    fn new(socket: Socket) -> ArrivalCounter {
+        ArrivalCounter {
             socket,
-            drained: std::sync::atomic::AtomicU64::new(0),
+            drained: AtomicU64::new(0),
         }
     }
 
-    fn count(&self) -> u64 {
+    /// Packets that reached the socket since it opened (give or take the few
+    /// that arrived since the last call and sit in its queue).
+    fn arrivals(&self) -> u64 {
         let mut scratch = [std::mem::MaybeUninit::<u8>::uninit(); 1];
         let mut drained = 0u64;
-        // The buffer holds a handful of packets at most; bounded anyway.
+        // The buffer holds a handful of packets; bounded anyway.
         while drained < 4096 && self.socket.recv(&mut scratch).is_ok() {
             drained += 1;
         }
-        let total = self
-            .drained
-            .fetch_add(drained, std::sync::atomic::Ordering::Relaxed)
-            + drained;
+        let total = self.drained.fetch_add(drained, Ordering::Relaxed) + drained;
         total + u64::from(sys::socket_drops(self.socket.as_fd()).unwrap_or(0))
     }
 }
 
-fn kernel_drops(recv: &AsyncFd<Socket>, shadow: Option<&Shadow>) -> KernelDrops {
+fn kernel_drops(
+    recv: &AsyncFd<Socket>,
+    counter: Option<&ArrivalCounter>,
+    delivered: &AtomicU64,
+) -> KernelDrops {
+    let queue_full = u64::from(sys::socket_drops(recv.get_ref().as_fd()).unwrap_or(0));
+    let filtered = counter.map_or(0, |c| {
+        c.arrivals()
+            .saturating_sub(delivered.load(Ordering::Relaxed))
+            .saturating_sub(queue_full)
+    });
     KernelDrops {
-        filtered: shadow.map_or(0, Shadow::count),
-        queue_full: u64::from(sys::socket_drops(recv.get_ref().as_fd()).unwrap_or(0)),
+        filtered,
+        queue_full,
     }
 }
 
@@ -273,7 +290,8 @@ fn kernel_drops(recv: &AsyncFd<Socket>, shadow: Option<&Shadow>) -> KernelDrops 
 pub struct VrrpSocketV4 {
     send: AsyncFd<Socket>,
     recv: AsyncFd<Socket>,
-    shadow: Option<Shadow>,
+    arrivals: Option<ArrivalCounter>,
+    delivered: AtomicU64,
     multicast: bool,
 }
 
@@ -308,11 +326,11 @@ impl VrrpSocketV4 {
             .kernel_filter
             .then(|| bpf::ipv4_program(&filter_spec(options, multicast, false)));
         let recv = Self::receive_socket(options, program.as_deref(), options.receive_buffer)?;
-        let shadow = match &program {
-            Some(program) => Some(Shadow::new(Self::receive_socket(
+        let arrivals = match &program {
+            Some(_) => Some(ArrivalCounter::new(Self::receive_socket(
                 options,
-                Some(&bpf::invert(program)),
-                Some(SHADOW_RECEIVE_BUFFER),
+                None,
+                Some(COUNTER_RECEIVE_BUFFER),
             )?)),
             None => None,
         };
@@ -320,7 +338,8 @@ impl VrrpSocketV4 {
         Ok(Self {
             send: sys::register(send).map_err(setup("register send socket"))?,
             recv: sys::register(recv).map_err(setup("register receive socket"))?,
-            shadow,
+            arrivals,
+            delivered: AtomicU64::new(0),
             multicast,
         })
     }
@@ -365,7 +384,7 @@ impl VrrpSocketV4 {
 
     /// What the kernel dropped on this socket's way in since it opened.
     pub fn drops(&self) -> KernelDrops {
-        kernel_drops(&self.recv, self.shadow.as_ref())
+        kernel_drops(&self.recv, self.arrivals.as_ref(), &self.delivered)
     }
 
     /// Sends `packet` (IP header included) to `dest`: the group, or one
@@ -398,6 +417,7 @@ impl VrrpSocketV4 {
             })
             .await
             .map_err(VrrpSocketError::Receive)?;
+        self.delivered.fetch_add(1, Ordering::Relaxed);
         let header = buf
             .get(..len.min(IPV4_MIN_HEADER))
             .filter(|h| h.len() == IPV4_MIN_HEADER);
@@ -420,7 +440,8 @@ impl VrrpSocketV4 {
 pub struct VrrpSocketV6 {
     send: AsyncFd<Socket>,
     recv: AsyncFd<Socket>,
-    shadow: Option<Shadow>,
+    arrivals: Option<ArrivalCounter>,
+    delivered: AtomicU64,
     ifindex: u32,
     multicast: bool,
 }
@@ -468,11 +489,11 @@ impl VrrpSocketV6 {
             step: "IPV6_RECVPKTINFO",
             source: e.into(),
         })?;
-        let shadow = match &program {
-            Some(program) => Some(Shadow::new(Self::receive_socket(
+        let arrivals = match &program {
+            Some(_) => Some(ArrivalCounter::new(Self::receive_socket(
                 options,
-                Some(&bpf::invert(program)),
-                Some(SHADOW_RECEIVE_BUFFER),
+                None,
+                Some(COUNTER_RECEIVE_BUFFER),
             )?)),
             None => None,
         };
@@ -480,7 +501,8 @@ impl VrrpSocketV6 {
         Ok(Self {
             send: sys::register(send).map_err(setup("register send socket"))?,
             recv: sys::register(recv).map_err(setup("register receive socket"))?,
-            shadow,
+            arrivals,
+            delivered: AtomicU64::new(0),
             ifindex,
             multicast,
         })
@@ -530,7 +552,7 @@ impl VrrpSocketV6 {
 
     /// What the kernel dropped on this socket's way in since it opened.
     pub fn drops(&self) -> KernelDrops {
-        kernel_drops(&self.recv, self.shadow.as_ref())
+        kernel_drops(&self.recv, self.arrivals.as_ref(), &self.delivered)
     }
 
     /// Sends the VRRP `payload` (checksum field may be zero: the kernel fills
@@ -621,6 +643,9 @@ impl VrrpSocketV6 {
             })
             .await
             .map_err(VrrpSocketError::Receive)
+            .inspect(|_| {
+                self.delivered.fetch_add(1, Ordering::Relaxed);
+            })
     }
 }
 

@@ -705,7 +705,7 @@ async fn ipv4_multicast_advert_crosses_with_ttl_255_and_filter_drops_bad_ttl() {
 }
 
 /// The filter keeps only the socket's VRIDs and versions, and every packet the
-/// kernel refuses is counted: by the shadow socket (filtered) or by the receive
+/// kernel refuses is counted: by the arrival counter (filtered) or by the receive
 /// queue's own counter (queue full).
 #[tokio::test(flavor = "current_thread")]
 async fn kernel_filter_scope_and_drop_counters() {
@@ -751,7 +751,7 @@ async fn kernel_filter_scope_and_drop_counters() {
         let drops = receiver.drops();
         (drops.filtered >= 100).then_some(drops.filtered)
     })
-    .expect("the shadow socket counts refused packets");
+    .expect("refused packets are counted");
     assert_eq!(filtered, 100, "each refused packet counted once");
 
     // Accepted adverts beyond the tiny receive buffer are counted as queue drops.
