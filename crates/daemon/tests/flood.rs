@@ -36,6 +36,10 @@ const TAKEOVER: Duration = Duration::from_secs(10);
 /// Resident memory a daemon may reach under the flood (bounded queues).
 const MAX_RSS_KIB: u64 = 200 * 1024;
 
+/// The pools (receive sockets) of b, as its drop reports name them.
+const POOL_112: &str = "eth0 IPv4 proto 112 224.0.0.18";
+const POOL_AH: &str = "eth0 IPv4 proto 51 224.0.0.18";
+
 const ATTACKER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 66);
 
 static ONE_FLOOD_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -164,7 +168,7 @@ fn assert_roles_hold(segment: &mut Segment, flood: &Flood, what: &str) {
         polls += 1;
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(polls > 10);
+    assert!(polls >= 3, "{what}: only {polls} polls");
     assert!(flood.sent() > 0, "{what}: the flood sent nothing");
     for (node, running) in [("a", segment.a.clone()), ("b", segment.b.clone())] {
         let rss = rss_kib(&mut segment.lab, &running);
@@ -197,6 +201,60 @@ fn no_panic(running: &Running) {
     assert!(!log.contains("panicked"), "{log}");
 }
 
+/// The last accounting totals a pool's receive task logged:
+/// "VRRP socket eth0 IPv4 proto 112 ...: ... (totals: R received, F filtered, L lost)".
+fn pool_totals(log: &str, pool: &str) -> Option<(u64, u64, u64)> {
+    let line = log
+        .lines()
+        .rfind(|l| l.contains(&format!("VRRP socket {pool}")))?;
+    let totals = line.split("(totals: ").nth(1)?.trim_end_matches(')');
+    let mut numbers = totals
+        .split(", ")
+        .map(|part| part.split(' ').next().and_then(|n| n.parse::<u64>().ok()));
+    Some((numbers.next()??, numbers.next()??, numbers.next()??))
+}
+
+/// Every flood packet that reached b is accounted for: received by the daemon
+/// (and refused there, counted per reason in its statistics), dropped by the
+/// kernel filter, or lost to a full receive queue. Legitimate adverts from a add a
+/// few to "received".
+fn assert_every_packet_accounted(segment: &Segment, sent: u64, pools: &[&str], what: &str) {
+    let accounted = lab::wait_for(
+        &format!("{what}: b's drop report covers the {sent} packets"),
+        Duration::from_secs(10),
+        common::POLL,
+        || {
+            let log = segment.b.log_text();
+            let total: u64 = pools
+                .iter()
+                .filter_map(|pool| pool_totals(&log, pool))
+                .map(|(r, f, l)| r + f + l)
+                .sum();
+            (total >= sent).then_some(total)
+        },
+    );
+    let log = segment.b.log_text();
+    let accounted = accounted.unwrap_or_else(|e| panic!("{e}\n{log}"));
+    for pool in pools {
+        if let Some((received, filtered, lost)) = pool_totals(&log, pool) {
+            println!(
+                "{what}: b's pool {pool}: {received} received, {filtered} filtered in the kernel, {lost} lost"
+            );
+        }
+    }
+    let reports: Vec<&str> = log.lines().filter(|l| l.contains("VRRP socket")).collect();
+    assert!(
+        accounted <= sent + 500,
+        "{what}: {accounted} accounted for {sent} sent\n{}",
+        reports.join("\n")
+    );
+    let logged = log.matches("bad advert from").count();
+    assert!(
+        logged < 2000,
+        "{what}: {logged} refusal lines: the log is flooded"
+    );
+}
+
 const MALFORMED: [Kind; 9] = [
     Kind::BadTtl,
     Kind::BadChecksum,
@@ -225,6 +283,13 @@ fn malformed_flood_moves_nothing_and_failover_still_works() {
         report.sent,
         report.rate()
     );
+    assert_every_packet_accounted(&segment, report.sent, &[POOL_112], "malformed flood");
+    let (_, filtered, _) = pool_totals(&segment.b.log_text(), POOL_112).unwrap_or_default();
+    assert!(
+        filtered * 2 > report.sent,
+        "most malformed packets are dropped in the kernel ({filtered} of {})",
+        report.sent
+    );
     no_panic(&segment.b);
 }
 
@@ -238,7 +303,11 @@ fn unauthenticated_flood_against_pass_moves_nothing() {
     let flood = flood(&segment, Version::V2, 54, &[Kind::NoAuth, Kind::WrongPass]);
     assert_roles_hold(&mut segment, &flood, "PASS flood");
     assert_failover_under_flood(&mut segment, "PASS flood");
-    flood.stop();
+    let report = flood.stop();
+    assert_every_packet_accounted(&segment, report.sent, &[POOL_112], "PASS flood");
+    let log = segment.b.log_text();
+    assert!(log.contains("(PASS) bad advert from 192.0.2.66"), "{log}");
+    assert!(log.contains("more refused adverts not logged"), "{log}");
     no_panic(&segment.b);
 }
 
@@ -252,6 +321,9 @@ fn unauthenticated_flood_against_ah_moves_nothing() {
     let flood = flood(&segment, Version::V2, 55, &[Kind::NoAuth, Kind::WrongAh]);
     assert_roles_hold(&mut segment, &flood, "AH flood");
     assert_failover_under_flood(&mut segment, "AH flood");
-    flood.stop();
+    let report = flood.stop();
+    assert_every_packet_accounted(&segment, report.sent, &[POOL_112, POOL_AH], "AH flood");
+    let log = segment.b.log_text();
+    assert!(log.contains("(AH) bad advert from 192.0.2.66"), "{log}");
     no_panic(&segment.b);
 }

@@ -55,6 +55,11 @@ pub struct Instance {
     pub addresses: Vec<Vip>,
     pub wire: WireState,
     pub rx_stats: vrrp::packet::Stats,
+    /// Paces the lines about refused adverts (the counters see every one).
+    pub reject_log: super::rxguard::LogLimiter,
+    /// This instance's part of its pool's SO_RCVBUF (`kernel_rx_buf_size` /
+    /// `vrrp_rx_bufs_policy`); `None` leaves the kernel default.
+    pub rx_buf_share: Option<usize>,
     /// Index of the socket pool carrying it.
     pub pool: usize,
     /// Notify scripts.
@@ -337,6 +342,8 @@ pub fn build(
         addresses,
         wire: WireState::default(),
         rx_stats: vrrp::packet::Stats::default(),
+        reject_log: super::rxguard::LogLimiter::default(),
+        rx_buf_share: None,
         pool: 0,
         notify: inst.notify.clone(),
         tracked_scripts: Vec::new(),

@@ -23,6 +23,7 @@ pub mod instance;
 pub mod net;
 pub mod routes;
 pub mod rules;
+pub mod rxguard;
 pub mod scripts;
 pub mod snapshot;
 pub mod trackfile;
@@ -390,7 +391,25 @@ impl VrrpRuntime {
                 .build_instance(inst, config, &mut host, &script_initial, &file_values)
                 .await
             {
-                Ok((instance, router)) => {
+                Ok((mut instance, router)) => {
+                    let mtu = host
+                        .links
+                        .iter()
+                        .find(|l| l.index == instance.xmit.index)
+                        .and_then(|l| l.mtu);
+                    let advert_len = rxguard::advert_len(
+                        instance.family,
+                        instance.version,
+                        instance.advertised.len(),
+                        instance.auth.is_ah(),
+                    );
+                    instance.rx_buf_share = rxguard::receive_buffer_share(
+                        inst.kernel_rx_buf_size,
+                        &config.global.vrrp_rx_bufs_policy,
+                        config.global.vrrp_rx_bufs_multiplier,
+                        advert_len,
+                        mtu,
+                    );
                     let index = runtime.instances.len();
                     runtime.down_links.push(HashSet::new());
                     runtime.track_primary.push(!inst.dont_track_primary);
@@ -755,25 +774,38 @@ impl VrrpRuntime {
     }
 
     fn open_pools(&mut self) {
-        // vrrp_rx_bufs_policy / kernel_rx_buf_size are not applied yet: the kernel's
-        // default SO_RCVBUF (keepalived's default too).
-        let receive_buffer = None;
+        let key_of = |inst: &Instance| PoolKey {
+            ifindex: inst.xmit.index,
+            ipv6: inst.family == Family::Ipv6,
+            ah: inst.auth.is_ah(),
+            group: inst.group,
+            unicast_source: if inst.is_unicast() {
+                Some(inst.source)
+            } else {
+                None
+            },
+        };
+        // What each pool's kernel filter accepts and its SO_RCVBUF (keepalived sums
+        // the instances' shares per socket), known before any socket opens.
+        let mut members: HashMap<PoolKey, Vec<&Instance>> = HashMap::new();
+        for inst in &self.instances {
+            members.entry(key_of(inst)).or_default().push(inst);
+        }
+        let sizing: HashMap<PoolKey, (linux::vrrp_socket::FilterScope, Option<usize>)> = members
+            .into_iter()
+            .map(|(key, list)| {
+                let scope = rxguard::filter_scope(list.iter().map(|i| (i.vrid, i.version)));
+                let buffer = rxguard::pool_receive_buffer(list.iter().map(|i| i.rx_buf_share));
+                (key, (scope, buffer))
+            })
+            .collect();
         let mut by_key: HashMap<PoolKey, usize> = HashMap::new();
         for (i, inst) in self.instances.iter_mut().enumerate() {
-            let key = PoolKey {
-                ifindex: inst.xmit.index,
-                ipv6: inst.family == Family::Ipv6,
-                ah: inst.auth.is_ah(),
-                group: inst.group,
-                unicast_source: if inst.is_unicast() {
-                    Some(inst.source)
-                } else {
-                    None
-                },
-            };
+            let key = key_of(inst);
+            let (scope, receive_buffer) = sizing.get(&key).cloned().unwrap_or_default();
             let pool = match by_key.get(&key) {
                 Some(&p) => p,
-                None => match net::open(&key, &inst.xmit, receive_buffer) {
+                None => match net::open(&key, &inst.xmit, receive_buffer, &scope) {
                     Ok(socket) => {
                         let p = self.pools.len();
                         info!(
@@ -790,12 +822,19 @@ impl VrrpRuntime {
                                 .or(key.unicast_source)
                                 .map_or(String::new(), |a| a.to_string())
                         );
-                        net::spawn_receiver(p, socket.clone(), self.events_tx.clone());
+                        net::spawn_receiver(
+                            p,
+                            socket.clone(),
+                            self.events_tx.clone(),
+                            net::label(&key, &inst.xmit),
+                        );
                         self.pools.push(Pool {
                             key: key.clone(),
                             interface: inst.xmit.clone(),
                             socket,
                             by_vrid: HashMap::new(),
+                            scope,
+                            receive_buffer,
                         });
                         by_key.insert(key, p);
                         p
@@ -1353,12 +1392,26 @@ impl VrrpRuntime {
         };
         match validate(data, &meta, &expect, &mut inst.rx_stats, &mut inst.wire) {
             Ok(advert) => self.feed(i, Input::Advert(advert)).await,
-            Err(e) if e.is_drop() => debug!("({}) advert dropped: {e}", inst.name),
-            Err(e) => info!(
-                "({}) bad advert from {}: {e}",
-                inst.name,
-                source.map_or_else(String::new, |s| s.to_string())
-            ),
+            Err(e) => match inst.reject_log.admit(Instant::now()) {
+                rxguard::Admit::Suppress => {}
+                rxguard::Admit::Log { suppressed } => {
+                    if suppressed > 0 {
+                        info!(
+                            "({}) {suppressed} more refused adverts not logged (rate limit)",
+                            inst.name
+                        );
+                    }
+                    if e.is_drop() {
+                        debug!("({}) advert dropped: {e}", inst.name);
+                    } else {
+                        info!(
+                            "({}) bad advert from {}: {e}",
+                            inst.name,
+                            source.map_or_else(String::new, |s| s.to_string())
+                        );
+                    }
+                }
+            },
         }
     }
 
@@ -1623,9 +1676,14 @@ impl VrrpRuntime {
                 ifindex: new_link.index,
                 ..pool.key.clone()
             };
-            match net::open(&key, &new_link, None) {
+            match net::open(&key, &new_link, pool.receive_buffer, &pool.scope) {
                 Ok(socket) => {
-                    net::spawn_receiver(p, socket.clone(), self.events_tx.clone());
+                    net::spawn_receiver(
+                        p,
+                        socket.clone(),
+                        self.events_tx.clone(),
+                        net::label(&key, &new_link),
+                    );
                     if let Some(pool) = self.pools.get_mut(p) {
                         pool.key = key;
                         pool.interface = new_link.clone();

@@ -11,10 +11,14 @@ use std::time::Duration;
 use linux::IfRef;
 use linux::monitor::{Event as LinkEvent, Monitor};
 use linux::vrrp_socket::{
-    Delivery, SocketOptions, VrrpProtocol, VrrpSocketError, VrrpSocketV4, VrrpSocketV6,
+    Delivery, FilterScope, KernelDrops, SocketOptions, VrrpProtocol, VrrpSocketError, VrrpSocketV4,
+    VrrpSocketV6,
 };
 use tokio::sync::mpsc::UnboundedSender;
+use tracing::{debug, info, warn};
 use vrrp::packet::{Family, IPPROTO_AH, RxMeta};
+
+use super::rxguard;
 
 /// What identifies a pool (keepalived `already_exist_sock()`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -36,6 +40,14 @@ pub enum PoolSocket {
 }
 
 impl PoolSocket {
+    /// What the kernel dropped on the way to this socket.
+    fn drops(&self) -> KernelDrops {
+        match self {
+            PoolSocket::V4(s) => s.drops(),
+            PoolSocket::V6(s) => s.drops(),
+        }
+    }
+
     /// Whether only the receive task still holds the socket (its pool moved on, e.g.
     /// to a recreated VMAC).
     fn is_orphaned(&self) -> bool {
@@ -53,6 +65,10 @@ pub struct Pool {
     pub interface: IfRef,
     pub socket: PoolSocket,
     pub by_vrid: HashMap<u8, usize>,
+    /// What the kernel filter lets through (kept to reopen the socket alike).
+    pub scope: FilterScope,
+    /// SO_RCVBUF; `None` is the kernel default.
+    pub receive_buffer: Option<usize>,
 }
 
 /// Everything the receive and monitor tasks hand to the event loop.
@@ -90,6 +106,7 @@ pub fn open(
     key: &PoolKey,
     interface: &IfRef,
     receive_buffer: Option<usize>,
+    scope: &FilterScope,
 ) -> Result<PoolSocket, VrrpSocketError> {
     let protocol = if key.ah {
         VrrpProtocol::Ah
@@ -110,6 +127,7 @@ pub fn open(
             delivery,
             receive_buffer,
             kernel_filter: true,
+            filter_scope: scope.clone(),
         };
         Ok(PoolSocket::V6(Arc::new(VrrpSocketV6::open(&options)?)))
     } else {
@@ -126,6 +144,7 @@ pub fn open(
             delivery,
             receive_buffer,
             kernel_filter: true,
+            filter_scope: scope.clone(),
         };
         Ok(PoolSocket::V4(Arc::new(VrrpSocketV4::open(&options)?)))
     }
@@ -136,38 +155,59 @@ const RECEIVE_BUFFER: usize = 60 + 24 + 8 + 255 * 16 + 8;
 /// Pause after a receive error, so a persistent error cannot spin the CPU.
 const ERROR_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Spawns the task that forwards this pool's packets to the event loop.
-pub fn spawn_receiver(pool: usize, socket: PoolSocket, events: UnboundedSender<NetEvent>) {
+/// A pool's name in logs: "eth0 IPv4 proto 112 224.0.0.18".
+pub fn label(key: &PoolKey, interface: &IfRef) -> String {
+    format!(
+        "{} {} proto {} {}",
+        interface.name,
+        if key.ipv6 { "IPv6" } else { "IPv4" },
+        if key.ah { 51 } else { 112 },
+        key.group
+            .or(key.unicast_source)
+            .map_or(String::new(), |a| a.to_string())
+    )
+}
+
+/// Spawns the task that forwards this pool's packets to the event loop. It also
+/// accounts for every packet that reached the socket: received here, or dropped
+/// by the kernel (filter or full queue), reported every
+/// [`rxguard::DROP_REPORT_EVERY`] while there are drops.
+pub fn spawn_receiver(
+    pool: usize,
+    socket: PoolSocket,
+    events: UnboundedSender<NetEvent>,
+    label: String,
+) {
     tokio::spawn(async move {
         let mut buf = vec![0u8; RECEIVE_BUFFER];
+        let mut report = rxguard::DropReport::default();
+        let mut tick = tokio::time::interval(rxguard::DROP_REPORT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let received = match &socket {
-                PoolSocket::V4(s) => s
-                    .recv(&mut buf)
-                    .await
-                    .map(|r| (r.len, RxMeta::Ipv4))
-                    .map_err(|e| e.to_string()),
-                PoolSocket::V6(s) => s
-                    .recv(&mut buf)
-                    .await
-                    .map(|r| {
-                        (
-                            r.len,
-                            RxMeta::Ipv6 {
-                                source: r.source,
-                                destination: r.dest,
-                                hop_limit: r.hop_limit,
-                            },
-                        )
-                    })
-                    .map_err(|e| e.to_string()),
+            let received = tokio::select! {
+                received = receive(&socket, &mut buf) => received,
+                _ = tick.tick() => {
+                    match report.period(&label, socket.drops()) {
+                        rxguard::Report::Quiet => {}
+                        rxguard::Report::Debug(line) => debug!("{line}"),
+                        rxguard::Report::Info(line) => info!("{line}"),
+                        rxguard::Report::Warn(line) => warn!("{line}"),
+                    }
+                    if socket.is_orphaned() {
+                        return;
+                    }
+                    continue;
+                }
             };
             let event = match received {
-                Ok((len, meta)) => NetEvent::Packet {
-                    pool,
-                    data: buf.get(..len).unwrap_or(&[]).to_vec(),
-                    meta,
-                },
+                Ok((len, meta)) => {
+                    report.received += 1;
+                    NetEvent::Packet {
+                        pool,
+                        data: buf.get(..len).unwrap_or(&[]).to_vec(),
+                        meta,
+                    }
+                }
                 Err(error) => NetEvent::ReceiveError { pool, error },
             };
             if socket.is_orphaned() {
@@ -182,6 +222,30 @@ pub fn spawn_receiver(pool: usize, socket: PoolSocket, events: UnboundedSender<N
             }
         }
     });
+}
+
+async fn receive(socket: &PoolSocket, buf: &mut [u8]) -> Result<(usize, RxMeta), String> {
+    match socket {
+        PoolSocket::V4(s) => s
+            .recv(buf)
+            .await
+            .map(|r| (r.len, RxMeta::Ipv4))
+            .map_err(|e| e.to_string()),
+        PoolSocket::V6(s) => s
+            .recv(buf)
+            .await
+            .map(|r| {
+                (
+                    r.len,
+                    RxMeta::Ipv6 {
+                        source: r.source,
+                        destination: r.dest,
+                        hop_limit: r.hop_limit,
+                    },
+                )
+            })
+            .map_err(|e| e.to_string()),
+    }
 }
 
 /// Spawns the link/address monitor, seeded with the current links.
