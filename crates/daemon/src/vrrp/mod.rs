@@ -1392,7 +1392,7 @@ impl VrrpRuntime {
         };
         match validate(data, &meta, &expect, &mut inst.rx_stats, &mut inst.wire) {
             Ok(advert) => self.feed(i, Input::Advert(advert)).await,
-            Err(e) => match inst.reject_log.admit(Instant::now()) {
+            Err(e) => match inst.reject_log.admit(std::time::Instant::now()) {
                 rxguard::Admit::Suppress => {}
                 rxguard::Admit::Log { suppressed } => {
                     if suppressed > 0 {
