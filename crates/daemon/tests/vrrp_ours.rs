@@ -711,10 +711,11 @@ fn hostile_adverts_do_not_move_mastership() {
     wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a MASTER");
     lab.exec("b", &["python3", "-c", HOSTILE_SENDER])
         .expect("send packets");
-    // Each of the 5 × 5 malformed adverts for VRID 51 is refused and logged; the
-    // ones for VRID 52 are ignored (no instance).
+    // Each of the 5 × 4 malformed VRRPv3 adverts for VRID 51 is refused and logged;
+    // the VRRPv2 ones and those for VRID 52 never reach the daemon (the kernel filter
+    // passes only the versions and VRIDs run on the socket; they are counted there).
     wait_for("refusals logged", WAIT, common::POLL, || {
-        (a.log_text().matches("bad advert from 192.0.2.12").count() >= 25).then_some(())
+        (a.log_text().matches("bad advert from 192.0.2.12").count() >= 20).then_some(())
     })
     .expect("malformed adverts are refused");
     let log = a.log_text();
