@@ -14,6 +14,8 @@ pub const DEFAULT_CONFIG_FILE: &str = "/etc/keepalived/keepalived.conf";
     name = "keepalived",
     disable_version_flag = true,
     disable_help_flag = true,
+    // getopt_long: an option given twice takes the last value.
+    args_override_self = true,
     about = "Keepalived: VRRP, IPVS and health checkers (keepalived-rs)"
 )]
 pub struct Cli {
@@ -224,6 +226,11 @@ mod tests {
             .expect("parses");
         assert_eq!(cli.config_test.as_deref(), Some("/tmp/t.log"));
         assert_eq!(cli.signum.as_deref(), Some("JSON"));
+
+        let cli = Cli::try_parse_from(["keepalived", "-r", "/a.pid", "-r", "/b.pid", "-DD", "-D"])
+            .expect("repeated options parse, as with getopt_long");
+        assert_eq!(cli.vrrp_pid, Some(PathBuf::from("/b.pid")));
+        assert_eq!(cli.log_detail, 3);
 
         let cli = Cli::try_parse_from(["keepalived", "-t", "-g", "-M"]).expect("parses");
         assert_eq!(cli.log_file.as_deref(), Some(""));

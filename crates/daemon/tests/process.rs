@@ -523,3 +523,48 @@ fn under_journald_console_lines_carry_priorities_and_no_timestamps() {
         assert!(line.starts_with('<'), "not in journald's format: {line:?}");
     }
 }
+
+#[test]
+fn a_child_exiting_with_a_permanent_error_stops_the_daemon() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("pperm");
+    // The VRRP child cannot write its pid file (nothing can be created under /proc):
+    // it exits FATAL, which keepalived's parent does not respawn.
+    let a = start_ours(
+        &mut lab,
+        "a",
+        &config(150),
+        &[],
+        &["-r", "/proc/keepalived-rs-test/vrrp.pid"],
+    );
+    let process = lab.process(a.index).expect("a");
+    let status = wait_for("parent exit", WAIT, common::POLL, || {
+        process.child.try_wait().ok().flatten()
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", a.log_text()));
+    let log = a.log(&mut lab);
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("Keepalived_vrrp exited with permanent error FATAL. Terminating"),
+        "{log}"
+    );
+    assert!(!log.contains("Respawning"), "{log}");
+    assert!(!a.pid_file().exists(), "parent pid file left behind");
+}
+
+#[test]
+fn vrrp_only_starts_no_checker_even_with_all() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("ponly");
+    let a = start_ours(&mut lab, "a", &config(150), &[], &["--all", "-P"]);
+    wait_log(&mut lab, &a, "Startup complete", WAIT).expect("startup complete");
+    let parent = lab.process(a.index).expect("a").pid();
+    wait_child_pid(&a.vrrp_pid_file(), parent, None);
+    let log = a.log(&mut lab);
+    assert!(!log.contains("Starting Healthcheck child"), "{log}");
+    assert!(!checker_pid_file(&a).exists());
+}
