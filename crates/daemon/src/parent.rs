@@ -7,7 +7,8 @@
 //!   more than 60 s); `-R` stops the daemon instead; a child exiting with a permanent
 //!   error (FATAL, CONFIG, missing permission) stops the daemon with that code.
 //! - Forwards signals: SIGHUP (after its own checks, and `reload_check_config`),
-//!   SIGUSR1 to both children, SIGUSR2 / STATS_CLEAR / JSON to the VRRP child only.
+//!   SIGUSR1 to both children (and writes `keepalived_parent.data`), SIGUSR2 /
+//!   STATS_CLEAR / JSON to the VRRP child only.
 //!   SIGTERM/SIGINT stop the children, wait for them (priority-0 adverts, VIPs
 //!   removed) up to `child_wait_time`, then exit.
 //! - Writes `-p`, reports READY/RELOADING/STOPPING to systemd.
@@ -279,6 +280,7 @@ impl<'a> Watchdog<'a> {
                 _ = self.signals.hup.recv() => self.reload_signal(),
                 _ = self.signals.usr1.recv() => {
                     self.forward(Signal::SIGUSR1, &[Role::Vrrp, Role::Checker]);
+                    self.write_parent_data();
                 }
                 _ = self.signals.usr2.recv() => self.forward(Signal::SIGUSR2, &[Role::Vrrp]),
                 _ = self.signals.json.recv() => self.forward_raw(SIGJSON),
@@ -494,6 +496,20 @@ impl<'a> Watchdog<'a> {
             }
             _ => self.start_child(role, false),
         }
+    }
+
+    /// keepalived `print_parent_data()`: SIGUSR1 also dumps the parent's global
+    /// definitions to `keepalived_parent.data`.
+    fn write_parent_data(&self) {
+        info!(
+            "Printing parent data for process({}) on signal",
+            std::process::id()
+        );
+        let name = crate::dump::data_file_name("keepalived_parent.data", &self.config.global);
+        crate::dump::write_file(
+            &name,
+            &crate::dump::data::render_parent(&self.config.global),
+        );
     }
 
     fn forward(&self, signal: Signal, roles: &[Role]) {

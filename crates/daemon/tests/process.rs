@@ -568,3 +568,44 @@ fn vrrp_only_starts_no_checker_even_with_all() {
     assert!(!log.contains("Starting Healthcheck child"), "{log}");
     assert!(!checker_pid_file(&a).exists());
 }
+
+#[test]
+fn sigusr1_to_the_parent_dumps_parent_and_vrrp_data() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("pusr1");
+    let tmp = lab.node("a").expect("a").dir.join("tmp");
+    std::fs::create_dir_all(&tmp).expect("tmp dir");
+    let env = format!("TMPDIR={}", tmp.display());
+    let a = start_ours(&mut lab, "a", &config(150), &["env", &env], &[]);
+    wait_log(&mut lab, &a, "Startup complete", WAIT).expect("startup complete");
+    let parent = lab.process(a.index).expect("a").pid();
+    lab.process(a.index)
+        .expect("a")
+        .signal(10)
+        .expect("SIGUSR1");
+    let read = |name: &str| std::fs::read_to_string(tmp.join(name)).ok();
+    let parent_data = wait_for("keepalived_parent.data", WAIT, common::POLL, || {
+        read("keepalived_parent.data")
+    })
+    .expect("the parent writes its data");
+    assert!(
+        parent_data.starts_with("------< Global definitions >------"),
+        "{parent_data}"
+    );
+    assert!(!parent_data.contains("VRRP Topology"), "{parent_data}");
+    // The signal reached the VRRP child too.
+    let vrrp_data = wait_for("keepalived.data", WAIT, common::POLL, || {
+        read("keepalived.data").filter(|t| t.contains("VRRP Topology"))
+    })
+    .expect("the VRRP child writes its data");
+    assert!(vrrp_data.contains("VI_1"), "{vrrp_data}");
+    let log = a.log(&mut lab);
+    assert!(
+        log.contains(&format!(
+            "Printing parent data for process({parent}) on signal"
+        )),
+        "{log}"
+    );
+}

@@ -75,6 +75,13 @@ pub fn render(snapshot: &Snapshot) -> String {
     out
 }
 
+/// `keepalived_parent.data`: the parent's dump is its global definitions only.
+pub fn render_parent(global_config: &config::model::GlobalConfig) -> String {
+    let mut out = String::new();
+    global(&mut out, global_config);
+    out
+}
+
 fn on_off(value: Option<bool>) -> &'static str {
     match value {
         None => "unset",
