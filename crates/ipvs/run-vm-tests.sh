@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the IPVS kernel tests against a real ip_vs: crates/ipvs/tests/vm.rs
-# (the client) and crates/lvs/tests/vm.rs (reconciliation: keepalived 2.2.7
-# as oracle, reload counters, NAT traffic between namespaces). Builds the
+# (the client), crates/lvs/tests/vm.rs (reconciliation: keepalived 2.2.7
+# as oracle, reload counters, NAT traffic between namespaces) and
+# crates/daemon/tests/checker_vm.rs (the checker process beside keepalived
+# 2.2.7: real servers going down and up, quorum, sorry server, notify scripts). Builds the
 # test binaries on the host and runs them in one ipvs-vm guest boot (Debian
 # 6.1 kernel under QEMU), where the tests are required not to skip.
 #   crates/ipvs/run-vm-tests.sh [-- TEST-BINARY-ARGS...]
@@ -34,6 +36,6 @@ export IPVS_VM_TESTS_REQUIRED=1
 # One generous VM timeout: tests take ~1 min under TCG on a busy host.
 export IPVS_VM_TIMEOUT=${IPVS_VM_TIMEOUT:-600}
 status=0
-"$lab/cargo-vm-test.sh" -p ipvs -p lvs --test vm -- "${args[@]+"${args[@]}"}" || status=$?
+"$lab/cargo-vm-test.sh" -p ipvs -p lvs -p daemon --test vm --test checker_vm -- "${args[@]+"${args[@]}"}" || status=$?
 echo "run-vm-tests: exit $status after ${SECONDS} s (setup, build and VM run)" >&2
 exit $status

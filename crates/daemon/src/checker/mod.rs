@@ -192,7 +192,27 @@ impl CheckerRuntime {
             Ok(sync) => log_sync(&sync.report, &sync.warnings),
             Err(e) => warn!("{e}"),
         }
-        let changes = self.lvs.take_quorum_changes();
+        let mut changes = self.lvs.take_quorum_changes();
+        // keepalived judges quorum before any real server is in the table
+        // (`set_quorum_states` at configuration time: down), so a virtual server
+        // that starts with quorum "gains" it at start: log, quorum_up, FIFO line.
+        let config = self.lvs.config();
+        for (index, (vs, state)) in config
+            .virtual_servers
+            .iter()
+            .zip(&self.lvs.state().virtual_servers)
+            .enumerate()
+        {
+            let threshold = i64::from(vs.quorum) + i64::from(vs.hysteresis);
+            if state.quorum_up && threshold > 0 {
+                changes.push(QuorumChange {
+                    vs: index,
+                    up: true,
+                    weight_sum: state.weight_sum(),
+                    threshold,
+                });
+            }
+        }
         for change in changes {
             self.quorum_changed(change, true);
         }
