@@ -156,6 +156,9 @@ struct Slot {
     /// keepalived's `next_restart_delay`, in seconds.
     next_delay: u64,
     restart_at: Option<Instant>,
+    /// The delayed restart completes a startup or reload this child had not
+    /// reported yet (systemd still waits for READY=1).
+    restart_tracked: bool,
 }
 
 /// The `reload_check_config` run in progress.
@@ -235,6 +238,7 @@ impl<'a> Watchdog<'a> {
                     started: now,
                     next_delay: 0,
                     restart_at: None,
+                    restart_tracked: false,
                 })
                 .collect(),
             notifier: Notifier::from_env(),
@@ -319,10 +323,11 @@ impl<'a> Watchdog<'a> {
             .map(|s| s.role)
             .collect();
         for role in due {
-            if let Some(slot) = self.slot(role) {
+            let track = self.slot(role).is_some_and(|slot| {
                 slot.restart_at = None;
-            }
-            self.start_child(role, false);
+                slot.restart_tracked
+            });
+            self.start_child(role, track);
         }
         if let Some(check) = self.check.as_mut()
             && check.deadline <= now
@@ -469,7 +474,9 @@ impl<'a> Watchdog<'a> {
 
     /// keepalived `vrrp_respawn_thread()`: restart, or stop with `-R`.
     fn child_gone(&mut self, role: Role, pid: Option<Pid>) {
-        self.pending.remove(&role);
+        // A child that died before reading its configuration: its replacement
+        // completes the startup or reload in its place.
+        let was_pending = self.pending.remove(&role);
         let pid_text = pid.map_or_else(|| "-".to_string(), |p| p.to_string());
         if self.options.dont_respawn {
             error!("{} child process({pid_text}) died: Exiting", role.title());
@@ -493,8 +500,9 @@ impl<'a> Watchdog<'a> {
         match delay {
             Some(secs) if secs > 0 => {
                 slot.restart_at = Some(Instant::now() + Duration::from_secs(secs));
+                slot.restart_tracked = was_pending;
             }
-            _ => self.start_child(role, false),
+            _ => self.start_child(role, was_pending),
         }
     }
 
