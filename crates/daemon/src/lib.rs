@@ -12,8 +12,11 @@
 //!   `-g`, `-S`).
 //! - [`process`]: pid files, `-s NETNS`, daemonising, process roles.
 //! - [`vrrp`]: the event loop owning every router, socket pools, VIPs, GARPs.
+//! - [`alert`]: `smtp_alert` mail (VRRP and checker events), queued and sent in the
+//!   background.
 //! - [`control`]: the commands (stop, reload, dumps) every subsystem runtime takes.
 
+pub mod alert;
 pub mod checker;
 pub mod child;
 pub mod control;

@@ -291,6 +291,15 @@ pub fn console_timestamp(time: SystemTime) -> String {
     )
 }
 
+/// An RFC 5322 date for mail headers, keepalived's `%a, %d %b %Y %H:%M:%S %z` (in UTC).
+pub fn mail_date(time: SystemTime) -> String {
+    let c = civil(time);
+    format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} +0000",
+        c.weekday, c.day, c.month, c.year, c.hour, c.minute, c.second
+    )
+}
+
 fn syslog_timestamp(time: SystemTime) -> String {
     let c = civil(time);
     format!(

@@ -256,6 +256,8 @@ pub struct VrrpRuntime {
     script_up: Vec<bool>,
     /// Current quorum status of every `vrrp_track_process`.
     process_up: Vec<bool>,
+    /// `smtp_alert` mail, when configured.
+    alerts: Option<crate::alert::Alerter>,
     /// Interfaces that are down now.
     links_down: HashSet<u32>,
     events_tx: UnboundedSender<NetEvent>,
@@ -306,6 +308,7 @@ impl VrrpRuntime {
             static_rules: Vec::new(),
             script_up: Vec::new(),
             process_up: Vec::new(),
+            alerts: None,
             file_values: Vec::new(),
             links_down: HashSet::new(),
             fifos: Vec::new(),
@@ -354,6 +357,7 @@ impl VrrpRuntime {
         runtime.script_up = script_initial.clone();
         runtime.process_up =
             trackproc::start(&config.vrrp.track_processes, runtime.events_tx.clone());
+        runtime.alerts = crate::alert::Alerter::start(config, runtime.options.log_detail);
         // track_file: initialise, read, watch.
         let mut watched = Vec::new();
         runtime.file_values = config
@@ -1038,6 +1042,9 @@ impl VrrpRuntime {
                         f.write_line(&line);
                     }
                     scripts::notify_state(&notify, "GROUP", &name, state, 0);
+                    if let Some(alerts) = &self.alerts {
+                        alerts.vrrp_group(&name, state);
+                    }
                 }
                 Output::Nothing => {}
             }
@@ -1078,6 +1085,9 @@ impl VrrpRuntime {
                 }
                 if let Some(inst) = self.instances.get(i) {
                     scripts::notify_state(&inst.notify, "INSTANCE", &name, state, priority);
+                }
+                if let Some(alerts) = &self.alerts {
+                    alerts.vrrp_instance(&name, state);
                 }
             }
             Action::NotifyMasterRxLowerPriority { .. } => {
