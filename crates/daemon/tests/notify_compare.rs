@@ -1,0 +1,220 @@
+//! Notify scripts and FIFO lines, ours against Debian's keepalived 2.2.7 (root,
+//! network namespaces). Twin labs run the same configuration on node a — ours in
+//! one, keepalived in the other — and drive the same transitions: BACKUP (init) and
+//! MASTER alone, BACKUP when a higher-priority peer (keepalived in both labs) comes,
+//! MASTER when it leaves, FAULT on link down, back up, STOP on SIGTERM. Every notify
+//! invocation (`notify_backup|master|fault|stop` with their own arguments, generic
+//! `notify` with `INSTANCE VI_1 STATE PRIORITY`) and every `vrrp_notify_fifo` line
+//! is recorded on both sides and compared: the invocations of each step as a set
+//! (keepalived starts a state's scripts together, so their order on disk is a race),
+//! the FIFO lines as one sequence.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::Duration;
+
+use common::{Daemon, can_run, pair, start, stop, wait_vip};
+use lab::wait_for;
+
+const WAIT: Duration = Duration::from_secs(20);
+const VIP: &str = "192.0.2.100/24";
+
+fn subject_config(dir: &Path) -> String {
+    let notify = dir.join("notify.sh").display().to_string();
+    format!(
+        "global_defs {{
+    vrrp_notify_fifo {fifo}
+    vrrp_notify_fifo_script {fifo_script}
+}}
+vrrp_instance VI_1 {{
+    version 3
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    advert_int 0.5
+    notify_backup \"{notify} backup-script one\"
+    notify_master \"{notify} master-script two 'three four'\"
+    notify_fault \"{notify} fault-script\"
+    notify_stop \"{notify} stop-script five\"
+    notify {notify}
+    virtual_ipaddress {{
+        {VIP} dev eth0
+    }}
+}}
+",
+        fifo = dir.join("notify.fifo").display(),
+        fifo_script = dir.join("fifo.sh").display(),
+    )
+}
+
+const PEER: &str = "vrrp_instance VI_1 {
+    version 3
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority 200
+    advert_int 0.5
+    virtual_ipaddress {
+        192.0.2.100/24 dev eth0
+    }
+}
+";
+
+/// What one run recorded.
+#[derive(Debug, PartialEq, Eq)]
+struct Record {
+    /// Per step: the notify invocations, sorted.
+    steps: Vec<(String, Vec<String>)>,
+    /// The FIFO lines in order.
+    fifo: Vec<String>,
+}
+
+fn write_script(path: &Path, text: &str) {
+    std::fs::write(path, text).expect("script");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Waits until the notify log has `count` lines containing each of `needles`.
+fn wait_notified(log: &Path, needles: &[&str], count: usize, what: &str) {
+    wait_for(what, WAIT, common::POLL, || {
+        let all = lines(log);
+        needles
+            .iter()
+            .all(|n| all.iter().filter(|l| l.contains(n)).count() >= count)
+            .then_some(())
+    })
+    .unwrap_or_else(|e| panic!("{e}: {:#?}", lines(log)));
+}
+
+fn run(tag: &str, daemon: Daemon) -> Record {
+    let mut lab = pair(tag);
+    let dir = lab.node("a").expect("a").dir.clone();
+    let log = dir.join("notify.log");
+    let fifo_log = dir.join("fifo.log");
+    write_script(
+        &dir.join("notify.sh"),
+        // Each argument bracketed (word boundaries are compared too), one write per call.
+        &format!(
+            "#!/bin/sh\nline=\nfor arg in \"$@\"; do line=\"$line[$arg]\"; done\necho \"$line\" >> {log}\n",
+            log = log.display()
+        ),
+    );
+    write_script(
+        &dir.join("fifo.sh"),
+        &format!("#!/bin/sh\nexec cat \"$1\" >> {}\n", fifo_log.display()),
+    );
+    let mut steps = Vec::new();
+    let mut seen = 0usize;
+    let mut step = |name: &str, steps: &mut Vec<(String, Vec<String>)>| {
+        let all = lines(&log);
+        let mut new: Vec<String> = all.iter().skip(seen).cloned().collect();
+        seen = all.len();
+        new.sort();
+        steps.push((name.to_string(), new));
+    };
+
+    let subject = start(&mut lab, "a", daemon, &subject_config(&dir));
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("MASTER alone");
+    wait_notified(
+        &log,
+        &["[INSTANCE][VI_1][MASTER]", "master-script"],
+        1,
+        "MASTER notifies",
+    );
+    wait_notified(
+        &log,
+        &["[INSTANCE][VI_1][BACKUP]", "backup-script"],
+        1,
+        "BACKUP (init) notifies",
+    );
+    step("start: BACKUP then MASTER", &mut steps);
+
+    let peer = start(&mut lab, "b", Daemon::Upstream, PEER);
+    wait_notified(
+        &log,
+        &["[INSTANCE][VI_1][BACKUP]", "backup-script"],
+        2,
+        "BACKUP notifies",
+    );
+    step("higher peer: BACKUP", &mut steps);
+
+    stop(&mut lab, &peer);
+    wait_notified(
+        &log,
+        &["[INSTANCE][VI_1][MASTER]", "master-script"],
+        2,
+        "MASTER notifies",
+    );
+    step("peer gone: MASTER", &mut steps);
+
+    lab.set_link("a", "eth0", false).expect("eth0 down");
+    wait_notified(
+        &log,
+        &["[INSTANCE][VI_1][FAULT]", "fault-script"],
+        1,
+        "FAULT notifies",
+    );
+    step("link down: FAULT", &mut steps);
+
+    lab.set_link("a", "eth0", true).expect("eth0 up");
+    wait_notified(
+        &log,
+        &["[INSTANCE][VI_1][MASTER]", "master-script"],
+        3,
+        "MASTER notifies",
+    );
+    step("link up: BACKUP then MASTER", &mut steps);
+
+    assert_eq!(stop(&mut lab, &subject), Some(0));
+    wait_notified(
+        &log,
+        &["[INSTANCE][VI_1][STOP]", "stop-script"],
+        1,
+        "STOP notifies",
+    );
+    step("SIGTERM: STOP", &mut steps);
+
+    Record {
+        steps,
+        fifo: lines(&fifo_log),
+    }
+}
+
+#[test]
+fn notify_scripts_and_fifo_lines_match_keepalived() {
+    if !can_run(true) {
+        return;
+    }
+    let (ours, theirs) = std::thread::scope(|scope| {
+        let ours = scope.spawn(|| run("ncmo", Daemon::Ours));
+        let theirs = scope.spawn(|| run("ncmu", Daemon::Upstream));
+        (
+            ours.join().expect("our run"),
+            theirs.join().expect("keepalived's run"),
+        )
+    });
+    println!("keepalived 2.2.7 notifies: {:#?}", theirs);
+    for ((step, ours_calls), (_, theirs_calls)) in ours.steps.iter().zip(&theirs.steps) {
+        assert_eq!(ours_calls, theirs_calls, "step '{step}'");
+    }
+    assert_eq!(ours.steps.len(), theirs.steps.len());
+    // The FIFO reader of a stopping daemon may lose the last line on either side.
+    let common = ours.fifo.len().min(theirs.fifo.len());
+    assert!(common >= 7, "too few FIFO lines: {ours:#?}");
+    assert_eq!(
+        ours.fifo.get(..common),
+        theirs.fifo.get(..common),
+        "FIFO lines differ"
+    );
+}
