@@ -44,6 +44,28 @@ vrrp_instance VI_1 {{
         {VIP} dev eth0
     }}
 }}
+vrrp_instance VI_2 {{
+    version 3
+    state BACKUP
+    interface eth0
+    virtual_router_id 52
+    priority 100
+    advert_int 0.5
+    virtual_ipaddress {{
+        192.0.2.101/24 dev eth0
+    }}
+}}
+vrrp_sync_group G {{
+    group {{
+        VI_1
+        VI_2
+    }}
+    notify_backup \"{notify} group-backup\"
+    notify_master \"{notify} group-master\"
+    notify_fault \"{notify} group-fault\"
+    notify_stop \"{notify} group-stop\"
+    notify {notify}
+}}
 ",
         fifo = dir.join("notify.fifo").display(),
         fifo_script = dir.join("fifo.sh").display(),
@@ -61,6 +83,17 @@ const PEER: &str = "vrrp_instance VI_1 {
         192.0.2.100/24 dev eth0
     }
 }
+vrrp_instance VI_2 {
+    version 3
+    state BACKUP
+    interface eth0
+    virtual_router_id 52
+    priority 200
+    advert_int 0.5
+    virtual_ipaddress {
+        192.0.2.101/24 dev eth0
+    }
+}
 ";
 
 /// What one run recorded.
@@ -68,8 +101,9 @@ const PEER: &str = "vrrp_instance VI_1 {
 struct Record {
     /// Per step: the notify invocations, sorted.
     steps: Vec<(String, Vec<String>)>,
-    /// The FIFO lines in order.
-    fifo: Vec<String>,
+    /// Per step: the FIFO lines, sorted, and where the GROUP line was among them
+    /// (the members' order depends on their timers, the group's place does not).
+    fifo: Vec<(Vec<String>, Option<usize>)>,
 }
 
 fn write_script(path: &Path, text: &str) {
@@ -115,26 +149,43 @@ fn run(tag: &str, daemon: Daemon) -> Record {
         &format!("#!/bin/sh\nexec cat \"$1\" >> {}\n", fifo_log.display()),
     );
     let mut steps = Vec::new();
-    let mut seen = 0usize;
+    let mut fifo = Vec::new();
+    let (mut seen, mut fifo_seen) = (0usize, 0usize);
     let mut step = |name: &str, steps: &mut Vec<(String, Vec<String>)>| {
         let all = lines(&log);
         let mut new: Vec<String> = all.iter().skip(seen).cloned().collect();
         seen = all.len();
         new.sort();
         steps.push((name.to_string(), new));
+        let all = lines(&fifo_log);
+        let mut new: Vec<String> = all.iter().skip(fifo_seen).cloned().collect();
+        fifo_seen = all.len();
+        let group_at = new.iter().position(|l| l.starts_with("GROUP"));
+        new.sort();
+        fifo.push((new, group_at));
     };
 
     let subject = start(&mut lab, "a", daemon, &subject_config(&dir));
     wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("MASTER alone");
     wait_notified(
         &log,
-        &["[INSTANCE][VI_1][MASTER]", "master-script"],
+        &[
+            "[INSTANCE][VI_1][MASTER]",
+            "master-script",
+            "[GROUP][G][MASTER]",
+            "group-master",
+        ],
         1,
         "MASTER notifies",
     );
     wait_notified(
         &log,
-        &["[INSTANCE][VI_1][BACKUP]", "backup-script"],
+        &[
+            "[INSTANCE][VI_1][BACKUP]",
+            "backup-script",
+            "[GROUP][G][BACKUP]",
+            "group-backup",
+        ],
         1,
         "BACKUP (init) notifies",
     );
@@ -143,7 +194,12 @@ fn run(tag: &str, daemon: Daemon) -> Record {
     let peer = start(&mut lab, "b", Daemon::Upstream, PEER);
     wait_notified(
         &log,
-        &["[INSTANCE][VI_1][BACKUP]", "backup-script"],
+        &[
+            "[INSTANCE][VI_1][BACKUP]",
+            "backup-script",
+            "[GROUP][G][BACKUP]",
+            "group-backup",
+        ],
         2,
         "BACKUP notifies",
     );
@@ -152,7 +208,12 @@ fn run(tag: &str, daemon: Daemon) -> Record {
     stop(&mut lab, &peer);
     wait_notified(
         &log,
-        &["[INSTANCE][VI_1][MASTER]", "master-script"],
+        &[
+            "[INSTANCE][VI_1][MASTER]",
+            "master-script",
+            "[GROUP][G][MASTER]",
+            "group-master",
+        ],
         2,
         "MASTER notifies",
     );
@@ -161,7 +222,12 @@ fn run(tag: &str, daemon: Daemon) -> Record {
     lab.set_link("a", "eth0", false).expect("eth0 down");
     wait_notified(
         &log,
-        &["[INSTANCE][VI_1][FAULT]", "fault-script"],
+        &[
+            "[INSTANCE][VI_1][FAULT]",
+            "fault-script",
+            "[GROUP][G][FAULT]",
+            "group-fault",
+        ],
         1,
         "FAULT notifies",
     );
@@ -170,7 +236,12 @@ fn run(tag: &str, daemon: Daemon) -> Record {
     lab.set_link("a", "eth0", true).expect("eth0 up");
     wait_notified(
         &log,
-        &["[INSTANCE][VI_1][MASTER]", "master-script"],
+        &[
+            "[INSTANCE][VI_1][MASTER]",
+            "master-script",
+            "[GROUP][G][MASTER]",
+            "group-master",
+        ],
         3,
         "MASTER notifies",
     );
@@ -179,16 +250,18 @@ fn run(tag: &str, daemon: Daemon) -> Record {
     assert_eq!(stop(&mut lab, &subject), Some(0));
     wait_notified(
         &log,
-        &["[INSTANCE][VI_1][STOP]", "stop-script"],
+        &[
+            "[INSTANCE][VI_1][STOP]",
+            "stop-script",
+            "[GROUP][G][STOP]",
+            "group-stop",
+        ],
         1,
         "STOP notifies",
     );
     step("SIGTERM: STOP", &mut steps);
 
-    Record {
-        steps,
-        fifo: lines(&fifo_log),
-    }
+    Record { steps, fifo }
 }
 
 #[test]
@@ -209,12 +282,11 @@ fn notify_scripts_and_fifo_lines_match_keepalived() {
         assert_eq!(ours_calls, theirs_calls, "step '{step}'");
     }
     assert_eq!(ours.steps.len(), theirs.steps.len());
-    // The FIFO reader of a stopping daemon may lose the last line on either side.
-    let common = ours.fifo.len().min(theirs.fifo.len());
-    assert!(common >= 7, "too few FIFO lines: {ours:#?}");
+    // The FIFO reader of a stopping daemon may lose the last lines on either side.
+    let steps_with_fifo = ours.steps.len() - 1;
     assert_eq!(
-        ours.fifo.get(..common),
-        theirs.fifo.get(..common),
+        ours.fifo.get(..steps_with_fifo),
+        theirs.fifo.get(..steps_with_fifo),
         "FIFO lines differ"
     );
 }

@@ -585,7 +585,7 @@ impl VrrpRuntime {
             if let Some(unit) = self.units.get_mut(u) {
                 unit.start(now);
             }
-            self.drain(u).await;
+            self.drain_with(u, true).await;
         }
     }
 
@@ -1026,6 +1026,13 @@ impl VrrpRuntime {
 
     /// Performs a unit's actions in order, then re-files its deadline.
     async fn drain(&mut self, u: usize) {
+        self.drain_with(u, false).await;
+    }
+
+    /// keepalived notifies a sync group after its members when it changes state,
+    /// but before them at startup (compared in tests/notify_compare.rs).
+    async fn drain_with(&mut self, u: usize, group_first: bool) {
+        let mut group_notifies = Vec::new();
         while let Some(output) = self.units.get_mut(u).and_then(Unit::poll) {
             match output {
                 Output::Member(i, action) => self.perform(i, action).await,
@@ -1036,20 +1043,28 @@ impl VrrpRuntime {
                     name,
                     state,
                     notify,
-                } => {
-                    let line = fifo::line("GROUP", &name, state, 0);
-                    for f in &mut self.fifos {
-                        f.write_line(&line);
-                    }
-                    scripts::notify_state(&notify, "GROUP", &name, state, 0);
-                    if let Some(alerts) = &self.alerts {
-                        alerts.vrrp_group(&name, state);
-                    }
-                }
+                } if group_first => self.group_notify(&name, state, &notify),
+                Output::GroupNotify {
+                    name,
+                    state,
+                    notify,
+                } => group_notifies.push((name, state, notify)),
                 Output::Nothing => {}
             }
         }
+        for (name, state, notify) in group_notifies {
+            self.group_notify(&name, state, &notify);
+        }
         self.reschedule(u);
+    }
+
+    /// A sync group's FIFO line, notify scripts and mail for entering `state`.
+    fn group_notify(&mut self, name: &str, state: State, notify: &config::model::vrrp::Notify) {
+        self.write_fifos(&fifo::line("GROUP", name, state, 0));
+        scripts::notify_state(notify, "GROUP", name, state, 0);
+        if let Some(alerts) = &self.alerts {
+            alerts.vrrp_group(name, state);
+        }
     }
 
     async fn perform(&mut self, i: usize, action: Action) {
@@ -1814,6 +1829,11 @@ impl VrrpRuntime {
                 }
             }
             self.drain(u).await;
+            // keepalived also runs a sync group's STOP notifies at shutdown.
+            if let Some(Unit::Group { group, notify, .. }) = self.units.get(u) {
+                let (name, notify) = (group.name().to_string(), notify.clone());
+                self.group_notify(&name, State::Stop, &notify);
+            }
         }
         for spec in std::mem::take(&mut self.static_rules) {
             if let Err(e) = rules::delete(&self.netlink, &spec).await {
