@@ -769,4 +769,44 @@ mod tests {
             None
         );
     }
+
+    /// The whole tracker, with a real process: the test's own `sleep` stopping and
+    /// starting is reported (through the connector where this namespace has one —
+    /// the initial one, where tests run — else through the /proc scan).
+    #[tokio::test]
+    async fn a_real_process_stopping_and_starting_is_reported() {
+        let unique = format!("2999.{}7", std::process::id());
+        let spawn = || {
+            std::process::Command::new("sleep")
+                .arg(&unique)
+                .spawn()
+                .expect("sleep")
+        };
+        let mut child = spawn();
+        let mut c = config("sleep", &[unique.as_str()], ParamMatch::Exact);
+        c.name = "sleeper".into();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        assert_eq!(start(&[c], tx), vec![true]);
+        let _ = child.kill();
+        let _ = child.wait();
+        let next = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
+        assert!(
+            matches!(
+                next,
+                Ok(Some(NetEvent::Process {
+                    index: 0,
+                    up: false
+                }))
+            ),
+            "{next:?}"
+        );
+        let mut child = spawn();
+        let next = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            matches!(next, Ok(Some(NetEvent::Process { index: 0, up: true }))),
+            "{next:?}"
+        );
+    }
 }
