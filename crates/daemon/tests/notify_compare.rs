@@ -1,13 +1,16 @@
 //! Notify scripts and FIFO lines, ours against Debian's keepalived 2.2.7 (root,
 //! network namespaces). Twin labs run the same configuration on node a — ours in
-//! one, keepalived in the other — and drive the same transitions: BACKUP (init) and
-//! MASTER alone, BACKUP when a higher-priority peer (keepalived in both labs) comes,
-//! MASTER when it leaves, FAULT on link down, back up, STOP on SIGTERM. Every notify
-//! invocation (`notify_backup|master|fault|stop` with their own arguments, generic
-//! `notify` with `INSTANCE VI_1 STATE PRIORITY`) and every `vrrp_notify_fifo` line
-//! is recorded on both sides and compared: the invocations of each step as a set
-//! (keepalived starts a state's scripts together, so their order on disk is a race),
-//! the FIFO lines as one sequence.
+//! one, keepalived in the other: VI_1 and VI_2 in sync group G, each with notify
+//! scripts — and drive the same transitions: BACKUP (init) and MASTER alone, BACKUP
+//! when a higher-priority peer (keepalived in both labs) comes, MASTER when it
+//! leaves, FAULT on link down, back up, a lower-priority advert to the MASTER
+//! (`notify_master_rx_lower_pri`), STOP on SIGTERM. Every notify invocation
+//! (`notify_backup|master|fault|stop` with their own arguments, generic `notify` with
+//! `INSTANCE|GROUP NAME STATE PRIORITY`, the group's scripts) and every
+//! `vrrp_notify_fifo` line is recorded on both sides and compared step by step: the
+//! invocations as a set (keepalived starts a state's scripts together, so their order
+//! on disk is a race), the FIFO lines as a set plus the place of the GROUP line (the
+//! members' order follows their timers, the group's place is keepalived's rule).
 
 mod common;
 
@@ -39,6 +42,7 @@ vrrp_instance VI_1 {{
     notify_master \"{notify} master-script two 'three four'\"
     notify_fault \"{notify} fault-script\"
     notify_stop \"{notify} stop-script five\"
+    notify_master_rx_lower_pri \"{notify} rx-lower-script six\"
     notify {notify}
     virtual_ipaddress {{
         {VIP} dev eth0
@@ -95,6 +99,23 @@ vrrp_instance VI_2 {
     }
 }
 ";
+
+/// One VRRPv3 advert for VRID 51 with priority 50 from node b (python3 raw socket,
+/// TTL 255, correct checksum).
+const LOWER_PRIORITY_ADVERT: &str = r#"
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b'eth0')
+src, dst = socket.inet_aton('192.0.2.12'), socket.inet_aton('224.0.0.18')
+body = struct.pack('!BBBBHH', 0x31, 51, 50, 1, 50, 0) + socket.inet_aton('192.0.2.100')
+data = src + dst + struct.pack('!BBH', 0, 112, len(body)) + body
+total = sum(struct.unpack('!%dH' % (len(data) // 2), data))
+while total >> 16:
+    total = (total & 0xffff) + (total >> 16)
+body = body[:6] + struct.pack('!H', (~total) & 0xffff) + body[8:]
+s.sendto(body, ('224.0.0.18', 0))
+"#;
 
 /// What one run recorded.
 #[derive(Debug, PartialEq, Eq)]
@@ -247,6 +268,19 @@ fn run(tag: &str, daemon: Daemon) -> Record {
     );
     step("link up: BACKUP then MASTER", &mut steps);
 
+    // A lower-priority advert reaches the MASTER (a healed split brain).
+    lab.exec("b", &["python3", "-c", LOWER_PRIORITY_ADVERT])
+        .expect("send a lower-priority advert");
+    wait_notified(&log, &["rx-lower-script"], 1, "master_rx_lower_pri notify");
+    wait_for("MASTER_RX_LOWER_PRI FIFO line", WAIT, common::POLL, || {
+        lines(&fifo_log)
+            .iter()
+            .any(|l| l.contains("MASTER_RX_LOWER_PRI"))
+            .then_some(())
+    })
+    .unwrap_or_else(|e| panic!("{e}: {:#?}", lines(&fifo_log)));
+    step("lower-priority advert: MASTER_RX_LOWER_PRI", &mut steps);
+
     assert_eq!(stop(&mut lab, &subject), Some(0));
     wait_notified(
         &log,
@@ -266,7 +300,7 @@ fn run(tag: &str, daemon: Daemon) -> Record {
 
 #[test]
 fn notify_scripts_and_fifo_lines_match_keepalived() {
-    if !can_run(true) {
+    if !can_run(true) || !lab::have_program("python3") {
         return;
     }
     let (ours, theirs) = std::thread::scope(|scope| {
