@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
 # keepalived: the oracle and interop peer (and /usr/bin/genhash); frr: vrrpd interop;
-# nginx/openssl/dnsmasq/postfix: real servers for the health checkers.
+# nginx/openssl/dnsmasq/postfix: real servers for the health checkers; prometheus:
+# promtool checks the metrics endpoint.
 need=()
-for pkg in keepalived iproute2 tcpdump iputils-ping frr nginx-light openssl dnsmasq-base postfix; do
+for pkg in keepalived iproute2 tcpdump iputils-ping frr nginx-light openssl dnsmasq-base postfix prometheus; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ((${#need[@]})); then

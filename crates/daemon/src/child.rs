@@ -66,6 +66,7 @@ pub fn run(options: &DaemonOptions, role: Role) -> i32 {
     let config = loaded.config;
     let code = runtime.block_on(async {
         let (commands_tx, commands) = control::channel();
+        let observers_tx = commands_tx.clone();
         if let Err(e) = handle_signals(options.clone(), role, commands_tx) {
             error!("cannot install signal handlers: {e}");
             return exit_code::FATAL;
@@ -95,6 +96,14 @@ pub fn run(options: &DaemonOptions, role: Role) -> i32 {
                     }
                 };
                 tell_parent_config_read(options);
+                // The control socket and metrics endpoint live as long as the runtime.
+                let _observers = crate::status::start(
+                    &options.observe,
+                    settings.pid_paths.of(Role::Vrrp),
+                    &observers_tx,
+                )
+                .await;
+                drop(observers_tx);
                 vrrp.run(commands).await;
             }
         }

@@ -139,6 +139,15 @@ pub struct Cli {
     /// Debug options (accepted for compatibility)
     #[arg(long = "debug", value_name = "OPTS", num_args = 0..=1, require_equals = true, default_missing_value = "")]
     pub debug: Option<String>,
+    /// Serve Prometheus metrics on ADDR:PORT (GET /metrics) from the VRRP process
+    #[arg(long = "metrics-listen", value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Control socket of the VRRP process (default: beside its pid file, .sock)
+    #[arg(long = "control-socket", value_name = "PATH")]
+    pub control_socket: Option<PathBuf>,
+    /// Print the running daemon's instances, state, priority, master and VIPs
+    #[arg(long = "status")]
+    pub status: bool,
     /// Display the version number
     #[arg(short = 'v', long = "version")]
     pub version: bool,

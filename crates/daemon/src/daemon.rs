@@ -76,6 +76,8 @@ pub struct DaemonOptions {
     /// The hidden `--role-parent`: the watchdog's pid.
     pub role_parent: Option<i32>,
     pub runtime: RuntimeOptions,
+    /// `--metrics-listen`, `--control-socket`.
+    pub observe: crate::status::ObserveOptions,
 }
 
 pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");

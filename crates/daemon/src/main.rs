@@ -62,10 +62,44 @@ fn run(cli: &Cli) -> i32 {
         return config_test(cli, log_file);
     }
     let args: Vec<String> = std::env::args().collect();
+    if cli.status {
+        return status(cli, args);
+    }
     match daemon_options(cli, args) {
         Ok(options) => daemon::daemon::run(&options),
         Err(message) => {
             eprintln!("{message}");
+            1
+        }
+    }
+}
+
+/// `--status`: the running VRRP process's table, from its control socket (found as
+/// the daemon finds it: `--control-socket`, else beside the VRRP pid file that `-r`,
+/// `-s` and the configuration's `instance`/`net_namespace` give).
+fn status(cli: &Cli, args: Vec<String>) -> i32 {
+    let options = match daemon_options(cli, args) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            return 1;
+        }
+    };
+    let path = match &options.observe.control_socket {
+        Some(path) => path.clone(),
+        None => {
+            let loaded = daemon::daemon::load(&options);
+            let settings = daemon::daemon::Settings::of(&options, &loaded.config);
+            daemon::status::socket_path(&options.observe, &settings.pid_paths.vrrp)
+        }
+    };
+    match daemon::status::query(&path) {
+        Ok(status) => {
+            print!("{}", status.table());
+            0
+        }
+        Err(e) => {
+            eprintln!("keepalived: {e}");
             1
         }
     }
@@ -123,6 +157,10 @@ fn daemon_options(cli: &Cli, args: Vec<String>) -> Result<daemon::daemon::Daemon
         core_pattern: cli.core_dump_pattern.clone(),
         role,
         role_parent: cli.role_parent,
+        observe: daemon::status::ObserveOptions {
+            metrics_listen: cli.metrics_listen,
+            control_socket: cli.control_socket.clone(),
+        },
         runtime: daemon::vrrp::RuntimeOptions {
             dont_release_vrrp: cli.dont_release_vrrp,
             address_monitoring: cli.address_monitoring,
