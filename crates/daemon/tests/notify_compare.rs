@@ -152,6 +152,28 @@ fn wait_notified(log: &Path, needles: &[&str], count: usize, what: &str) {
     .unwrap_or_else(|e| panic!("{e}: {:#?}", lines(log)));
 }
 
+/// Waits until the FIFO log has `count` lines of VI_1, VI_2 and G entering `state`.
+fn wait_fifo(log: &Path, state: &str, count: usize) {
+    let needles = [
+        format!("INSTANCE \"VI_1\" {state} "),
+        format!("INSTANCE \"VI_2\" {state} "),
+        format!("GROUP \"G\" {state} "),
+    ];
+    wait_for(
+        &format!("FIFO lines for {state}"),
+        WAIT,
+        common::POLL,
+        || {
+            let all = lines(log);
+            needles
+                .iter()
+                .all(|n| all.iter().filter(|l| l.contains(n.as_str())).count() >= count)
+                .then_some(())
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}: {:#?}", lines(log)));
+}
+
 fn run(tag: &str, daemon: Daemon) -> Record {
     let mut lab = pair(tag);
     let dir = lab.node("a").expect("a").dir.clone();
@@ -210,6 +232,7 @@ fn run(tag: &str, daemon: Daemon) -> Record {
         1,
         "BACKUP (init) notifies",
     );
+    wait_fifo(&fifo_log, "MASTER", 1);
     step("start: BACKUP then MASTER", &mut steps);
 
     let peer = start(&mut lab, "b", Daemon::Upstream, PEER);
@@ -224,6 +247,7 @@ fn run(tag: &str, daemon: Daemon) -> Record {
         2,
         "BACKUP notifies",
     );
+    wait_fifo(&fifo_log, "BACKUP", 2);
     step("higher peer: BACKUP", &mut steps);
 
     stop(&mut lab, &peer);
@@ -238,6 +262,7 @@ fn run(tag: &str, daemon: Daemon) -> Record {
         2,
         "MASTER notifies",
     );
+    wait_fifo(&fifo_log, "MASTER", 2);
     step("peer gone: MASTER", &mut steps);
 
     lab.set_link("a", "eth0", false).expect("eth0 down");
@@ -252,6 +277,7 @@ fn run(tag: &str, daemon: Daemon) -> Record {
         1,
         "FAULT notifies",
     );
+    wait_fifo(&fifo_log, "FAULT", 1);
     step("link down: FAULT", &mut steps);
 
     lab.set_link("a", "eth0", true).expect("eth0 up");
@@ -266,6 +292,7 @@ fn run(tag: &str, daemon: Daemon) -> Record {
         3,
         "MASTER notifies",
     );
+    wait_fifo(&fifo_log, "MASTER", 3);
     step("link up: BACKUP then MASTER", &mut steps);
 
     // A lower-priority advert reaches the MASTER (a healed split brain).
