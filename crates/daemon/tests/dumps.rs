@@ -40,6 +40,37 @@ vrrp_instance VI_2 {
         192.0.2.102/24 dev eth0
     }
 }
+vrrp_sync_group G1 {
+    group {
+        VI_1
+        VI_2
+    }
+}
+vrrp_instance V6 {
+    interface eth0
+    virtual_router_id 53
+    priority 110
+    advert_int 1
+    virtual_ipaddress {
+        2001:db8::100/64 dev eth0
+    }
+    virtual_ipaddress_excluded {
+        2001:db8:1::100/64
+    }
+}
+vrrp_instance UNI {
+    interface eth0
+    virtual_router_id 54
+    priority 130
+    advert_int 1
+    unicast_src_ip 192.0.2.11
+    unicast_peer {
+        192.0.2.12
+    }
+    virtual_ipaddress {
+        192.0.2.103/24 dev eth0 label eth0:uni
+    }
+}
 ";
 
 /// A daemon running alone in its own lab.
@@ -73,7 +104,8 @@ fn signum(daemon: Daemon, name: &str) -> i32 {
 /// `wrap` is put before the daemon's argv (e.g. to run it with a read-only TMPDIR).
 fn start_solo(tag: &str, daemon: Daemon, config: &str, extra: &[&str]) -> Solo {
     let mut lab = Lab::new(tag, 1).expect("lab");
-    lab.add_node("a", &[&["192.0.2.11/24"]]).expect("node a");
+    lab.add_node("a", &[&["192.0.2.11/24", "2001:db8::11/64"]])
+        .expect("node a");
     let dir = lab.node("a").expect("node").dir.clone();
     let tmp = dir.join("tmp");
     std::fs::create_dir_all(&tmp).expect("tmp dir");
@@ -212,6 +244,16 @@ fn parse_topology(text: &str) -> BTreeMap<String, BTreeMap<String, Vec<String>>>
     out
 }
 
+/// The lines of the section titled `title` ("VRRP Sync groups").
+fn section(text: &str, title: &str) -> Vec<String> {
+    text.lines()
+        .skip_while(|l| !(l.starts_with("------<") && l.contains(title)))
+        .skip(1)
+        .take_while(|l| !l.starts_with("------<"))
+        .map(str::to_string)
+        .collect()
+}
+
 fn global_section(text: &str) -> Vec<String> {
     text.lines()
         .skip(1)
@@ -235,7 +277,13 @@ fn dump_files_match_keepalived() {
     let mut ours = start_solo("dmpo", Daemon::Ours, CONFIG, &[]);
     let mut upstream = start_solo("dmpu", Daemon::Upstream, CONFIG, &[]);
     for solo in [&ours, &upstream] {
-        for vip in ["192.0.2.100/24", "192.0.2.101/24", "192.0.2.102/24"] {
+        for vip in [
+            "192.0.2.100/24",
+            "192.0.2.101/24",
+            "192.0.2.102/24",
+            "192.0.2.103/24",
+            "2001:db8::100/64",
+        ] {
             wait_vip(&solo.lab, "a", "eth0", vip, Duration::from_secs(10)).expect("MASTER");
         }
     }
@@ -253,7 +301,7 @@ fn dump_files_match_keepalived() {
     else {
         panic!("both are arrays: {ours_json} / {upstream_json}");
     };
-    assert_eq!(ours_list.len(), 2);
+    assert_eq!(ours_list.len(), 4);
     assert_eq!(ours_list.len(), upstream_list.len());
     for (o, u) in ours_list.iter().zip(upstream_list) {
         for part in ["data", "stats"] {
@@ -276,7 +324,7 @@ fn dump_files_match_keepalived() {
 
     // DATA: the same global lines; the instance blocks agree on the fields that
     // depend on configuration and protocol state (not on timers or descriptors).
-    let complete_data = |t: &str| t.matches("Notify priority changes").count() >= 2;
+    let complete_data = |t: &str| t.matches("Notify priority changes").count() >= 4;
     ours.signal("DATA");
     upstream.signal("DATA");
     let ours_data = ours.wait_file("keepalived.data", complete_data);
@@ -288,6 +336,18 @@ fn dump_files_match_keepalived() {
             "global line {line:?} not in keepalived's:\n{}",
             upstream_global.join("\n")
         );
+    }
+    for title in ["VRRP Sync groups", "VRRP Sockpool"] {
+        let theirs = section(&upstream_data, title);
+        let ours = section(&ours_data, title);
+        assert!(!ours.is_empty(), "{title} section");
+        for line in ours {
+            assert!(
+                theirs.contains(&line),
+                "{title} line {line:?} not in keepalived's:\n{}",
+                theirs.join("\n")
+            );
+        }
     }
     let ours_topology = parse_topology(&ours_data);
     let upstream_topology = parse_topology(&upstream_data);
@@ -305,6 +365,7 @@ fn dump_files_match_keepalived() {
         }
         for key in [
             "VRRP Version",
+            "Sync group",
             "State",
             "Wantstate",
             "Interface",
@@ -324,15 +385,25 @@ fn dump_files_match_keepalived() {
             "Multicast address 224.0.0.18",
             "Virtual IP (1):",
             "Virtual IP (2):",
+            "Virtual IP Excluded :",
+            "Flags:",
+            "Flags: none",
+            "Using Native IPv6",
+            "Unicast Peer :",
+            "Check unicast src : no",
             "Notify deleted",
             "Using smtp notification",
         ] {
+            // Link-local sources differ between the two labs (random MACs).
+            if key == "Using src_ip" && name == "V6" {
+                continue;
+            }
             assert_eq!(block.get(key), theirs.get(key), "({name}) {key}");
         }
     }
 
     // STATS: same layout and counters; STATS_CLEAR writes, then zeroes.
-    let complete_stats = |t: &str| t.matches("Priority Zero:").count() >= 2 && t.ends_with('\n');
+    let complete_stats = |t: &str| t.matches("Priority Zero:").count() >= 4 && t.ends_with('\n');
     ours.signal("STATS");
     upstream.signal("STATS");
     let ours_stats = parse_stats(&ours.wait_file("keepalived.stats", complete_stats));

@@ -25,8 +25,10 @@ pub fn render(snapshot: &Snapshot) -> String {
     }
     if !snapshot.pools.is_empty() {
         line!(out, "------< VRRP Sockpool >------");
+        // keepalived heads each pool with its descriptors (" fd_in 13 fd_out = 14"),
+        // which mean nothing outside its process; the rest is its layout.
         for pool in &snapshot.pools {
-            line!(out, " Interface = {}", pool.interface);
+            line!(out, "   Interface = {}", pool.interface);
             line!(
                 out,
                 "   Family = {}",
@@ -42,6 +44,10 @@ pub fn render(snapshot: &Snapshot) -> String {
                     "Unicast"
                 }
             );
+            if let Some(source) = pool.unicast_source {
+                line!(out, "   Address = {source}");
+            }
+            line!(out, "   Rx buf size = 0");
             line!(out, "   VRRP instances");
             for (name, vrid) in &pool.instances {
                 line!(out, "     {name} vrid {vrid}");
@@ -387,8 +393,16 @@ fn instance(out: &mut String, inst: &InstanceSnapshot) {
             ""
         }
     );
-    if let Some(group) = inst.multicast_group {
-        line!(out, "   Multicast address {group}");
+    match inst.multicast_group {
+        Some(group @ std::net::IpAddr::V6(_)) => {
+            line!(
+                out,
+                "   Multicast address {group}, ifindex {}",
+                inst.xmit_index
+            );
+        }
+        Some(group) => line!(out, "   Multicast address {group}"),
+        None => {}
     }
     let garp = &inst.garp;
     line!(
@@ -520,8 +534,8 @@ fn instance(out: &mut String, inst: &InstanceSnapshot) {
             if inst.check_unicast_src { "yes" } else { "no" }
         );
         line!(out, "   Unicast Peer :");
-        for peer in &inst.unicast_peers {
-            line!(out, "     {peer}");
+        for (peer, min_ttl, max_ttl) in &inst.unicast_peers {
+            line!(out, "     {peer} min_ttl {min_ttl} max_ttl {max_ttl}");
         }
     }
     for (kind, title) in [

@@ -145,6 +145,8 @@ pub struct InstanceSnapshot {
     pub next_timer: Option<SystemTime>,
     /// The configured interface.
     pub interface: String,
+    /// Index of the interface adverts go out of (the IPv6 group's scope).
+    pub xmit_index: u32,
     /// The VMAC's name, when `use_vmac`.
     pub vmac_interface: Option<String>,
     pub vmac_xmit_base: bool,
@@ -152,7 +154,8 @@ pub struct InstanceSnapshot {
     pub source_from_config: bool,
     /// Multicast group, `None` when unicast.
     pub multicast_group: Option<IpAddr>,
-    pub unicast_peers: Vec<IpAddr>,
+    /// (address, min_ttl, max_ttl).
+    pub unicast_peers: Vec<(IpAddr, u8, u8)>,
     pub unicast_ttl: Option<u8>,
     pub check_unicast_src: bool,
     pub vips: Vec<VipSnapshot>,
@@ -202,6 +205,8 @@ pub struct PoolSnapshot {
     pub ipv6: bool,
     pub ah: bool,
     pub multicast: bool,
+    /// The unicast source address the pool sends from.
+    pub unicast_source: Option<IpAddr>,
     /// (instance name, VRID) of the instances using it.
     pub instances: Vec<(String, u8)>,
 }
@@ -276,6 +281,7 @@ impl VrrpRuntime {
                     ipv6: pool.key.ipv6,
                     ah: pool.key.ah,
                     multicast: pool.key.group.is_some(),
+                    unicast_source: pool.key.unicast_source,
                     instances,
                 }
             })
@@ -438,12 +444,17 @@ impl VrrpRuntime {
             master_down_interval: router.master_down_interval(),
             next_timer,
             interface: inst.interface.name.clone(),
+            xmit_index: inst.xmit.index,
             vmac_interface,
             vmac_xmit_base: config.is_some_and(|c| c.vmac_xmit_base),
             source: inst.source,
             source_from_config: config.is_some_and(|c| c.source_from_config),
             multicast_group: inst.group,
-            unicast_peers: inst.unicast_peers.iter().map(|p| p.address).collect(),
+            unicast_peers: inst
+                .unicast_peers
+                .iter()
+                .map(|p| (p.address, p.min_ttl, p.max_ttl))
+                .collect(),
             unicast_ttl: inst.unicast_ttl,
             check_unicast_src: inst.check_unicast_src,
             vips,
