@@ -849,6 +849,35 @@ fn keepalived_reload_keeps_backup_quietly() {
     assert_eq!(deadline(&new), Some(5 * SEC + 3_609_375));
 }
 
+/// keepalived `vrrp_complete_init`: an instance in FAULT before a reload and still
+/// faulty after it is not logged or notified again.
+#[test]
+fn keepalived_reload_keeps_fault_quietly() {
+    let mut old = new_router(tracked(100, vec![TrackerConfig::new(1, 0)]));
+    feed(&mut old, 0, Input::Start);
+    tracker(&mut old, SEC, 1, TrackerStatus::Down);
+    assert_eq!(old.state(), State::Fault);
+    let mut cfg = tracked(100, vec![TrackerConfig::new(1, 0)]);
+    if let Some(first) = cfg.trackers.first_mut() {
+        first.initial = TrackerStatus::Down;
+    }
+    let mut new = new_router(cfg);
+    new.restore_from(&old);
+    let actions = feed(&mut new, 2 * SEC, Input::Start);
+    assert!(actions.is_empty(), "{actions:?}");
+    assert_eq!(new.state(), State::Fault);
+    // Once the fault clears it goes BACKUP as usual.
+    let actions = tracker(&mut new, 3 * SEC, 1, TrackerStatus::Up);
+    assert_eq!(new.state(), State::Backup);
+    assert!(actions.iter().any(|a| matches!(
+        a,
+        Action::Notify {
+            state: State::Backup,
+            ..
+        }
+    )));
+}
+
 /// keepalived `set_vrrp_backup`: a VIP deleted from outside while MASTER → priority-0
 /// advert, addresses released, BACKUP, and back to MASTER after only Skew_Time.
 #[test]

@@ -285,3 +285,79 @@ fn keepalived_sync_group_vip_deleted_releases_all_members() {
         assert!(zero, "member {index}: {actions:?}");
     }
 }
+
+/// Builds a group whose members restore the state of `previous`'s members (a reload).
+fn reloaded(previous: &SyncGroup, priorities: &[u8]) -> SyncGroup {
+    let members = priorities
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            let mut fresh = member(&format!("VI_{i}"), 51 + u8::try_from(i).unwrap_or(0), p);
+            if let Some(old) = previous.member(i) {
+                fresh.restore_from(old);
+            }
+            fresh
+        })
+        .collect();
+    let mut group = SyncGroup::new("G1", members);
+    group.restore_from(previous);
+    group
+}
+
+/// keepalived `vrrp_complete_init` at a reload: a group whose members were all MASTER
+/// stays MASTER; its members advertise at once, keep their VIPs and nothing is notified.
+#[test]
+fn keepalived_reloaded_master_group_stays_master_quietly() {
+    let old = both_master(&[150, 100]);
+    let mut group = reloaded(&old, &[150, 120]);
+    assert_eq!(group.state(), State::Master);
+    let now = 10 * SEC;
+    group.start(t(now));
+    let actions = drain(&mut group);
+    assert_eq!(states(&group), vec![State::Master, State::Master]);
+    assert!(
+        actions.iter().all(|a| matches!(
+            a,
+            GroupAction::Member {
+                action: Action::AddVips,
+                ..
+            }
+        )),
+        "{actions:?}"
+    );
+    assert_eq!(group.next_deadline(), Some(t(now)));
+    group.handle_timeout(t(now));
+    let actions = drain(&mut group);
+    let adverts = actions
+        .iter()
+        .filter(|a| {
+            matches!(
+                a,
+                GroupAction::Member {
+                    action: Action::SendAdvert(_),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(adverts, 2, "{actions:?}");
+    assert!(!actions.iter().any(|a| matches!(
+        a,
+        GroupAction::GroupStateChanged { .. } | GroupAction::GroupNotify { .. }
+    )));
+}
+
+/// keepalived `set_previous_sync_group_states`: a BACKUP group rebuilt by a reload in
+/// BACKUP again does not send its group notification a second time; a fresh group does.
+#[test]
+fn keepalived_reloaded_backup_group_is_not_notified_again() {
+    let mut old = group(&[150, 100]);
+    old.start(t(0));
+    drain(&mut old);
+    let mut group = reloaded(&old, &[150, 100]);
+    assert_eq!(group.state(), State::Backup);
+    group.start(t(SEC));
+    let actions = drain(&mut group);
+    assert!(actions.is_empty(), "{actions:?}");
+    assert_eq!(states(&group), vec![State::Backup, State::Backup]);
+}

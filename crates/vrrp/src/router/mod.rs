@@ -582,6 +582,10 @@ impl Router {
         if self.own_faults == 0 && matches!(previous.state, State::Master | State::Backup) {
             self.reloaded_state = Some(previous.state);
             self.want = previous.state;
+        } else if previous.state == State::Fault {
+            // keepalived `vrrp_complete_init`: an instance that was in FAULT already is
+            // not logged or notified again if it is still faulty.
+            self.reloaded_state = Some(State::Fault);
         }
         self.vips_set = previous.vips_set;
         if self.vips_set {

@@ -31,6 +31,9 @@ pub struct SyncGroup {
     faulty_members: usize,
     output: VecDeque<GroupAction>,
     pending: VecDeque<(usize, SyncEvent)>,
+    /// keepalived `state_same_at_reload`: the group was rebuilt by a reload and is in
+    /// the state it had before, so [`SyncGroup::start`] does not notify it again.
+    same_at_reload: bool,
 }
 
 impl SyncGroup {
@@ -44,9 +47,15 @@ impl SyncGroup {
                 .iter()
                 .all(|m| m.want_state() == State::Master && m.base_priority() == PRIORITY_OWNER);
         let faulty_members = members.iter().filter(|m| m.has_own_fault()).count();
+        // keepalived `vrrp_complete_init` at a reload: a group whose members were all
+        // MASTER before stays MASTER (the members come from `Router::restore_from`).
+        let all_reloaded_masters = !members.is_empty()
+            && members
+                .iter()
+                .all(|m| m.reloaded_state == Some(State::Master));
         let state = if faulty_members > 0 {
             State::Fault
-        } else if all_owner_masters {
+        } else if all_owner_masters || all_reloaded_masters {
             State::Master
         } else {
             State::Backup
@@ -61,7 +70,16 @@ impl SyncGroup {
             faulty_members,
             output: VecDeque::new(),
             pending: VecDeque::new(),
+            same_at_reload: false,
         }
+    }
+
+    /// SIGHUP reload: a group rebuilt from members that went through
+    /// [`Router::restore_from`] does not notify its state again at
+    /// [`SyncGroup::start`] when that state is the one `previous` was in (keepalived
+    /// `set_previous_sync_group_states`).
+    pub fn restore_from(&mut self, previous: &SyncGroup) {
+        self.same_at_reload = self.state == previous.state;
     }
 
     pub fn name(&self) -> &str {
@@ -83,10 +101,11 @@ impl SyncGroup {
 
     /// Start every member (keepalived `vrrp_init_state`, group notifications first).
     pub fn start(&mut self, now: Timestamp) {
-        if matches!(self.state, State::Fault | State::Backup) {
+        if matches!(self.state, State::Fault | State::Backup) && !self.same_at_reload {
             self.output
                 .push_back(GroupAction::GroupNotify { state: self.state });
         }
+        self.same_at_reload = false;
         for index in 0..self.members.len() {
             if let Some(member) = self.members.get_mut(index) {
                 // Start is infallible for a router.
