@@ -104,6 +104,15 @@ pub fn run(options: &DaemonOptions, role: Role) -> i32 {
                 )
                 .await;
                 drop(observers_tx);
+                // The parent's "Reload complete" waits for the reload to be applied,
+                // not just read: the runtime counts the reloads it has finished.
+                let mut reloads = vrrp.reloads_done();
+                let notify_options = options.clone();
+                tokio::spawn(async move {
+                    while reloads.changed().await.is_ok() {
+                        tell_parent_config_read(&notify_options);
+                    }
+                });
                 vrrp.run(commands).await;
             }
         }
@@ -164,7 +173,8 @@ fn handle_signals(
                 info!("Stopping");
             }
             let sent = commands.send(command).is_ok();
-            if reloading {
+            // The VRRP runtime reports a reload once it has applied it (see `run`).
+            if reloading && (!vrrp || !sent) {
                 tell_parent_config_read(&options);
             }
             if !sent || stop {

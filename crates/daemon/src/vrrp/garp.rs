@@ -53,6 +53,12 @@ impl Pacer {
         }
     }
 
+    /// New intervals (a reload); bursts already scheduled keep their times.
+    pub fn set_intervals(&mut self, default: Intervals, per_interface: HashMap<u32, Intervals>) {
+        self.default = default;
+        self.per_interface = per_interface;
+    }
+
     /// Sends `repeat` rounds of announcements for `items`.
     pub async fn burst(&mut self, instance: &str, items: &[Announcement], repeat: u32) {
         let now = Instant::now();

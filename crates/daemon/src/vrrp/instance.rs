@@ -80,6 +80,8 @@ pub struct Instance {
     pub awaiting_source: bool,
     /// Transitions and cleared counters, for dumps and metrics.
     pub history: super::snapshot::History,
+    /// `use_vmac` (a reload matches instances only with the same setting).
+    pub vmac: bool,
 }
 
 /// A weight-0 tracker that holds an instance in FAULT until its interface has an
@@ -354,6 +356,7 @@ pub fn build(
         rules: Vec::new(),
         awaiting_source,
         history: super::snapshot::History::default(),
+        vmac: inst.vmac.is_some(),
     })
 }
 

@@ -21,6 +21,7 @@ pub mod fifo;
 pub mod garp;
 pub mod instance;
 pub mod net;
+mod reload;
 pub mod routes;
 pub mod rules;
 pub mod rxguard;
@@ -264,6 +265,12 @@ pub struct VrrpRuntime {
     events_rx: UnboundedReceiver<NetEvent>,
     /// The configuration running, for dumps, metrics and status.
     config: std::sync::Arc<config::Config>,
+    /// `vrrp_script` checkers (restarted selectively by a reload).
+    checkers: reload::Checkers,
+    /// `track_file` watcher (replaced by a reload that changes the files).
+    track_files: reload::TrackFiles,
+    /// SIGHUP reload bookkeeping.
+    reloads: reload::Reloads,
 }
 
 impl VrrpRuntime {
@@ -316,6 +323,9 @@ impl VrrpRuntime {
             events_tx,
             events_rx,
             config: std::sync::Arc::new(config.clone()),
+            checkers: reload::Checkers::default(),
+            track_files: reload::TrackFiles::default(),
+            reloads: reload::Reloads::default(),
         };
         match GarpSender::new() {
             Ok(sender) => {
@@ -346,40 +356,18 @@ impl VrrpRuntime {
         .collect();
 
         // vrrp_script checkers first: instances start with their initial status.
-        let script_initial: Vec<bool> = config
-            .vrrp
-            .scripts
-            .iter()
-            .enumerate()
-            .map(|(index, script)| scripts::spawn_checker(index, script, runtime.events_tx.clone()))
-            .collect();
-
+        let script_initial = runtime
+            .checkers
+            .start(&config.vrrp.scripts, &runtime.events_tx);
         runtime.script_up = script_initial.clone();
         runtime.process_up =
             trackproc::start(&config.vrrp.track_processes, runtime.events_tx.clone());
         runtime.alerts = crate::alert::Alerter::start(config, runtime.options.log_detail);
+        runtime.reloads.track_processes = config.vrrp.track_processes.clone();
         // track_file: initialise, read, watch.
-        let mut watched = Vec::new();
-        runtime.file_values = config
-            .vrrp
+        runtime.file_values = runtime
             .track_files
-            .iter()
-            .enumerate()
-            .map(|(index, tf)| {
-                let Some(path) = tf.path.as_ref().map(std::path::PathBuf::from) else {
-                    return 0;
-                };
-                trackfile::init_file(&path, tf.init);
-                let initial = trackfile::read_value(&path).unwrap_or(0);
-                watched.push(trackfile::Watched {
-                    index,
-                    path,
-                    initial,
-                });
-                initial
-            })
-            .collect();
-        trackfile::spawn_watch(watched, runtime.events_tx.clone());
+            .start(&config.vrrp.track_files, &runtime.events_tx);
         let file_values = runtime.file_values.clone();
         runtime.links_down = host
             .links
@@ -580,6 +568,7 @@ impl VrrpRuntime {
 
     /// Starts every router (keepalived: all enter BACKUP, or FAULT).
     async fn start_units(&mut self) {
+        self.reloads.units_started = true;
         let now = self.now();
         for u in 0..self.units.len() {
             if let Some(unit) = self.units.get_mut(u) {
@@ -803,7 +792,13 @@ impl VrrpRuntime {
                 (key, (scope, buffer))
             })
             .collect();
+        // A reload reuses the pools it already has (their receive tasks keep running).
+        self.refit_pools(&sizing);
         let mut by_key: HashMap<PoolKey, usize> = HashMap::new();
+        for (p, pool) in self.pools.iter_mut().enumerate() {
+            pool.by_vrid.clear();
+            by_key.insert(pool.key.clone(), p);
+        }
         for (i, inst) in self.instances.iter_mut().enumerate() {
             let key = key_of(inst);
             let (scope, receive_buffer) = sizing.get(&key).cloned().unwrap_or_default();
@@ -941,8 +936,8 @@ impl VrrpRuntime {
     async fn on_command(&mut self, command: Option<Command>) -> bool {
         match command {
             None | Some(Command::Stop) => false,
-            Some(Command::Reload(_)) => {
-                warn!("Reload is not implemented yet - the running configuration stays");
+            Some(Command::Reload(config)) => {
+                self.reload(*config).await;
                 true
             }
             Some(Command::DumpData) => {
@@ -1335,6 +1330,9 @@ impl VrrpRuntime {
             }
             NetEvent::Link(event) => self.on_link_event(event).await,
             NetEvent::TrackFile { index, value } => {
+                let Some(index) = self.track_files.index_of(index) else {
+                    return;
+                };
                 if let Some(slot) = self.file_values.get_mut(index) {
                     *slot = value;
                 }
@@ -1355,6 +1353,9 @@ impl VrrpRuntime {
                 .await;
             }
             NetEvent::Script { index, up } => {
+                let Some(index) = self.checkers.index_of(index) else {
+                    return;
+                };
                 if let Some(slot) = self.script_up.get_mut(index) {
                     *slot = up;
                 }

@@ -84,7 +84,8 @@ pub enum NetEvent {
         error: String,
     },
     Link(LinkEvent),
-    /// A `vrrp_script` (by index in the configuration) changed status.
+    /// A `vrrp_script` changed status. `index` is the checker's token, mapped to the
+    /// configuration's index by `reload::Checkers` (checkers outlive reloads).
     Script {
         index: usize,
         up: bool,
@@ -94,7 +95,8 @@ pub enum NetEvent {
         index: usize,
         up: bool,
     },
-    /// A `track_file` (by index in the configuration) has a new value.
+    /// A `track_file` has a new value. `index` is the watch token, mapped to the
+    /// configuration's index by `reload::TrackFiles`.
     TrackFile {
         index: usize,
         value: i64,

@@ -88,17 +88,20 @@ pub fn notify_state(
     }
 }
 
-/// Starts the checker of a `vrrp_script`; its status changes arrive as
-/// [`NetEvent::Script`]. Returns the initial status (keepalived: good unless
-/// `init_fail`).
-pub fn spawn_checker(index: usize, script: &VrrpScript, events: UnboundedSender<NetEvent>) -> bool {
-    let initial_up = !script.init_fail;
-    let Some(cmd) = script.script.clone() else {
-        return initial_up;
-    };
+/// Starts the checker of a `vrrp_script` from status `initial_up` (keepalived: good
+/// unless `init_fail`; after a reload, the previous result). Its status changes arrive
+/// as [`NetEvent::Script`] carrying `index` (the caller's token). The handle stops it
+/// (a reload that changes or removes the script).
+pub fn spawn_checker(
+    index: usize,
+    script: &VrrpScript,
+    initial_up: bool,
+    events: UnboundedSender<NetEvent>,
+) -> Option<tokio::task::AbortHandle> {
+    let cmd = script.script.clone()?;
     if !runnable(&cmd, false) {
         warn!("VRRP_Script({}) cannot be run - ignored", script.name);
-        return initial_up;
+        return None;
     }
     let name = script.name.clone();
     let interval = Duration::from_secs(u64::from(script.interval.max(1)));
@@ -110,7 +113,7 @@ pub fn spawn_checker(index: usize, script: &VrrpScript, events: UnboundedSender<
     };
     let rise = script.rise.max(1);
     let fall = script.fall.max(1);
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let mut up = initial_up;
         let mut streak = 0u32;
         let mut ticker = tokio::time::interval(interval);
@@ -159,5 +162,5 @@ pub fn spawn_checker(index: usize, script: &VrrpScript, events: UnboundedSender<
             }
         }
     });
-    initial_up
+    Some(task.abort_handle())
 }

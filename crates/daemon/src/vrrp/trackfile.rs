@@ -87,8 +87,13 @@ pub struct Watched {
 
 /// Watches the files from one thread with a blocking inotify read (registering the
 /// descriptor with tokio would need `unsafe`); every change of value is sent as
-/// [`NetEvent::TrackFile`]. The thread ends when the event loop is gone.
-pub fn spawn_watch(files: Vec<Watched>, events: UnboundedSender<NetEvent>) {
+/// [`NetEvent::TrackFile`]. The thread ends when the event loop is gone, or at the
+/// first file event after `stop` is set (a reload replaced it).
+pub fn spawn_watch(
+    files: Vec<Watched>,
+    events: UnboundedSender<NetEvent>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
     if files.is_empty() {
         return;
     }
@@ -128,6 +133,9 @@ pub fn spawn_watch(files: Vec<Watched>, events: UnboundedSender<NetEvent>) {
                         return;
                     }
                 };
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
                 for event in &list {
                     for (wd, name, index, path, last) in &mut watched {
                         if *wd != event.wd || event.name.as_deref() != Some(name.as_os_str()) {
