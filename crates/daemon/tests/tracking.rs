@@ -350,7 +350,8 @@ fn bad_tracker_input_is_reported_and_does_not_stop_the_daemon() {
     std::fs::create_dir_all(&unreadable).expect("dir");
     let hang = dir.join("hang.sh");
     let hang_arg = unique_sleep_arg(3);
-    std::fs::write(&hang, format!("#!/bin/sh\nexec sleep {hang_arg}\n")).expect("script");
+    // Not exec'd: the sleep is the script's child, which must die with the script.
+    std::fs::write(&hang, format!("#!/bin/sh\nsleep {hang_arg}\nexit 0\n")).expect("script");
     std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let config_a = format!(
         "global_defs {{
@@ -368,7 +369,7 @@ vrrp_script insecure {{
 }}
 vrrp_script hangs {{
     script \"{hang}\"
-    interval 1
+    interval 10
     timeout 1
     weight -10
 }}
@@ -406,6 +407,14 @@ track_file unreadable {{
         WAIT,
     )
     .expect("the hanging script fails at its timeout");
+    // Its child is killed with it: gone well before the next run (interval 10 s).
+    wait_for(
+        "timed-out script's child gone",
+        Duration::from_secs(5),
+        common::POLL,
+        || (!running_with_arg(&hang_arg)).then_some(()),
+    )
+    .expect("the timed-out script's child was killed with it");
     let log = a.log_text();
     let conf = dir.join("keepalived.conf").display().to_string();
     for (line, what) in [(6, "missing"), (9, "noexec"), (12, "insecure")] {

@@ -135,6 +135,9 @@ pub fn spawn_checker(
                     ),
                     Ok(Err(e)) => (false, e.to_string()),
                     Err(_) => {
+                        if let Some(pid) = child.id() {
+                            kill_tree(pid);
+                        }
                         let _ = child.kill().await;
                         (false, "timed out".to_string())
                     }
@@ -163,4 +166,38 @@ pub fn spawn_checker(
         }
     });
     Some(task.abort_handle())
+}
+
+/// keepalived kills a timed-out script's whole process group. Ours stay in the
+/// child's group (so the parent can end them if the child dies), so the script's
+/// descendants are found through `/proc/PID/task/*/children` and killed with it —
+/// all listed first, then killed, so none escapes by being re-parented.
+fn kill_tree(pid: u32) {
+    let mut pending = vec![pid];
+    let mut tree = Vec::new();
+    while let Some(p) = pending.pop() {
+        if tree.contains(&p) {
+            continue;
+        }
+        tree.push(p);
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
+                pending.extend(
+                    text.split_whitespace()
+                        .filter_map(|c| c.parse::<u32>().ok()),
+                );
+            }
+        }
+    }
+    for p in tree {
+        if let Ok(raw) = i32::try_from(p) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(raw),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
 }
