@@ -21,6 +21,7 @@ pub mod fifo;
 pub mod garp;
 pub mod instance;
 pub mod net;
+mod relink;
 mod reload;
 pub mod routes;
 pub mod rules;
@@ -1449,6 +1450,7 @@ impl VrrpRuntime {
             }
             LinkEvent::LinkDown { ifindex, name } => self.link_down(ifindex, &name).await,
             LinkEvent::LinkUp { ifindex, name } => {
+                self.lower_link_returned(ifindex, &name).await;
                 self.track_link(ifindex, true).await;
                 for i in self.instances_on_link(ifindex) {
                     let newly_up = self
@@ -1663,6 +1665,8 @@ impl VrrpRuntime {
             Ok(created) => created,
             Err(e) => {
                 error!("cannot recreate VMAC {}: {e}", spec.name);
+                // Kept: it is created again when its lower device returns (relink.rs).
+                self.vmacs.push((old_link, spec));
                 return;
             }
         };
