@@ -105,8 +105,14 @@ pub fn run(options: &DaemonOptions) -> i32 {
     let pid_file = match PidFile::create(&paths.parent) {
         Ok(file) => file,
         Err(e) => {
-            error!("{e}");
-            return exit_code::FATAL;
+            // keepalived `pidfile_write()` + main(): this line, then a normal stop
+            // with exit status 0.
+            info!(
+                "pidfile_write : Cannot open {} pidfile",
+                paths.parent.display()
+            );
+            warn!("{e}");
+            return exit_code::OK;
         }
     };
     let core_pattern = options.core_pattern.as_deref().and_then(|pattern| {
