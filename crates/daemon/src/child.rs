@@ -49,15 +49,8 @@ pub fn run(options: &DaemonOptions, role: Role) -> i32 {
     let pid_file = match PidFile::create(settings.pid_paths.of(role)) {
         Ok(file) => file,
         Err(e) => {
-            // keepalived: logged, then exit(0) from the VRRP child (vrrp_daemon.c)
-            // and KEEPALIVED_EXIT_FATAL from the checker child (check_daemon.c).
-            info!("{} child process: cannot write pidfile", role.title());
-            warn!("{e}");
-            return if role == Role::Vrrp {
-                exit_code::OK
-            } else {
-                exit_code::FATAL
-            };
+            error!("{} child process: {e}", role.title());
+            return exit_code::FATAL;
         }
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
