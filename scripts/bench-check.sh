@@ -106,11 +106,10 @@ while getopts "n:d:w:b:" opt; do
 done
 lab=${IPVS_VM_LAB:-$repo/../shared/lab/ipvs-vm}
 target=${CARGO_TARGET_DIR:-$repo/target}
-if [ -z "$ours" ]; then
-	(cd "$repo" && cargo build --release -p daemon >&2)
-	ours=$target/release/keepalived
-fi
-(cd "$repo" && cargo build --release -p check --example http_sink >&2)
+# One cargo invocation for both, so that the features of shared dependencies
+# are unified once (separate builds rebuild each other's dependencies).
+(cd "$repo" && cargo build --release -p daemon -p check --bin keepalived --example http_sink >&2)
+ours=${ours:-$target/release/keepalived}
 sink=$target/release/examples/http_sink
 "$lab/ipvs-vm.sh" setup >&2
 out=$(mktemp -d /tmp/kl-bench-check.XXXXXX)

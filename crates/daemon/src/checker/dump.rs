@@ -1,39 +1,14 @@
-//! SIGUSR1 in the checker: `keepalived_check.data`, a rendering of the virtual
-//! and real servers and their state in the spirit of keepalived's
-//! `dump_data_check()` (same section titles and field wording for what we hold;
-//! not byte-identical: the global section and per-checker details are left out).
-
-use std::io::Write;
-use std::path::{Path, PathBuf};
+//! SIGUSR1 in the checker: `keepalived_check.data`, keepalived's
+//! `dump_data_check()`: the global definitions (shared with the other dumps,
+//! `crate::dump::data`), then the virtual and real servers with their state
+//! (same section titles and field wording for what we hold; not byte-identical:
+//! per-checker details are left out), written with `crate::dump::write_file`.
 
 use check::driver::Aggregator;
-use config::model::global::GlobalConfig;
 use config::model::vrrp::TrackFile;
 use lvs::Lvs;
 
 use super::format;
-
-/// keepalived `open_dump_file("keepalived_check.data")`: in `$TMPDIR` (else
-/// /tmp), with `.NAMESPACE_INSTANCE` before the extension under
-/// `data_use_instance`.
-pub fn data_path(global: &GlobalConfig) -> PathBuf {
-    let dir = super::tmp_dir();
-    let name = if global.data_use_instance
-        && (global.instance.is_some() || global.net_namespace.is_some())
-    {
-        let ns = global.net_namespace.as_deref().unwrap_or("");
-        let inst = global.instance.as_deref().unwrap_or("");
-        let sep = if !ns.is_empty() && !inst.is_empty() {
-            "_"
-        } else {
-            ""
-        };
-        format!("keepalived_check.{ns}{sep}{inst}.data")
-    } else {
-        "keepalived_check.data".to_string()
-    };
-    dir.join(name)
-}
 
 /// The dump text.
 pub fn render(lvs: &Lvs, aggregator: &Aggregator, track_files: &[TrackFile]) -> String {
@@ -181,21 +156,6 @@ fn seconds(us: u64) -> String {
         let digits = format!("{frac:06}");
         format!("{whole}.{}", digits.trim_end_matches('0'))
     }
-}
-
-/// Writes `text` to a temporary file next to `path` and renames it over, so a
-/// reader never sees half a dump.
-pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(format!(".{}.tmp", std::process::id()));
-    let temporary = PathBuf::from(temporary);
-    let mut file = std::fs::File::create(&temporary)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&temporary, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temporary);
-    })
 }
 
 #[cfg(test)]

@@ -28,7 +28,6 @@ mod dump;
 pub mod format;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use check::driver::{self, Aggregator, CheckerId, CheckerTask, Report};
 use check::engine::Transition;
@@ -80,6 +79,9 @@ pub struct CheckerRuntime {
     reports: mpsc::Receiver<Report>,
     fifos: Vec<NotifyFifo>,
     track_files: Vec<TrackFile>,
+    /// Started without virtual servers and without ip_vs; a reload that brings
+    /// virtual servers connects.
+    idle: bool,
 }
 
 impl CheckerRuntime {
@@ -93,7 +95,9 @@ impl CheckerRuntime {
             // Nothing to program (`--all` without virtual servers): the kernel
             // need not even have ip_vs.
             let idle = Box::new(ipvs::reconcile::SimulatedKernel::default());
-            return CheckerRuntime::start_with_kernel(config, options, idle).await;
+            let mut runtime = CheckerRuntime::start_with_kernel(config, options, idle).await?;
+            runtime.idle = true;
+            return Ok(runtime);
         }
         let ipvs = ipvs::Ipvs::connect().map_err(|e| CheckerError::Ipvs(e.to_string()))?;
         let timeouts = ipvs::Ipvs::connect()
@@ -141,6 +145,7 @@ impl CheckerRuntime {
             reports,
             fifos: Vec::new(),
             track_files,
+            idle: false,
         };
         runtime.open_fifos();
         runtime.activate(tasks, sender, |_| None);
@@ -484,6 +489,21 @@ impl CheckerRuntime {
                 return;
             }
         };
+        if self.idle && !config.lvs.virtual_servers.is_empty() {
+            match ipvs::Ipvs::connect() {
+                Ok(ipvs) => {
+                    self.kernel = Box::new(ipvs);
+                    self.timeouts = ipvs::Ipvs::connect()
+                        .ok()
+                        .map(|second| (second, TimeoutKeeper::new()));
+                    self.idle = false;
+                }
+                Err(e) => {
+                    warn!("Reload refused - IPVS: {e}");
+                    return;
+                }
+            }
+        }
         // Checkers still configured (same virtual server, real server address and
         // port, same settings) keep their up/down state.
         let carried = carried_states(self.lvs.config(), &self.aggregator, &config.lvs);
@@ -553,11 +573,14 @@ impl CheckerRuntime {
     }
 
     fn dump_data(&self) {
-        let path = dump::data_path(&self.global);
-        let text = dump::render(&self.lvs, &self.aggregator, &self.track_files);
-        if let Err(e) = dump::write_atomically(&path, &text) {
-            info!("Can't open dump file {} ({e})", path.display());
-        }
+        let mut text = crate::dump::data::render_parent(&self.global);
+        text.push_str(&dump::render(
+            &self.lvs,
+            &self.aggregator,
+            &self.track_files,
+        ));
+        let name = crate::dump::data_file_name("keepalived_check.data", &self.global);
+        crate::dump::write_file(&name, &text);
     }
 
     /// keepalived at exit: our IPVS entries removed as configured, timeouts
@@ -697,12 +720,4 @@ fn log_sync(report: &ApplyReport, warnings: &[String]) {
     for op in &report.skipped {
         debug!("not sent (its service is missing): {op:?}");
     }
-}
-
-/// Where keepalived writes its dumps: `$TMPDIR` when absolute, else /tmp.
-pub fn tmp_dir() -> PathBuf {
-    std::env::var_os("TMPDIR")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .unwrap_or_else(|| PathBuf::from("/tmp"))
 }
