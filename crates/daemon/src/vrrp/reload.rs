@@ -477,9 +477,23 @@ impl VrrpRuntime {
     /// Returns, per old instance, whether it continues.
     fn match_instances(&self, entries: &mut [Entry]) -> Vec<bool> {
         let mut old_matched = vec![false; self.instances.len()];
+        // Candidates by (VRID, family, configured interface), in configuration order:
+        // a thousand instances would otherwise mean a million comparisons.
+        let mut candidates: HashMap<(u8, bool, u32), Vec<usize>> = HashMap::new();
+        for (j, entry) in entries.iter().enumerate() {
+            if let Some((new, _)) = &entry.built {
+                candidates.entry(identity(new)).or_default().push(j);
+            }
+        }
         for (i, old) in self.instances.iter().enumerate() {
             let mut found = None;
-            for (j, entry) in entries.iter().enumerate() {
+            for &j in candidates
+                .get(&identity(old))
+                .map_or(&[][..], Vec::as_slice)
+            {
+                let Some(entry) = entries.get(j) else {
+                    continue;
+                };
                 let Some((new, _)) = &entry.built else {
                     continue;
                 };
@@ -1086,6 +1100,15 @@ enum Continues {
     /// The first instance with this VRID, family and interface differs in a way that
     /// makes the old one a different instance: no match at all.
     Stop,
+}
+
+/// What `vrrp_exist` compares first: VRID, family, configured interface.
+fn identity(inst: &Instance) -> (u8, bool, u32) {
+    (
+        inst.vrid,
+        inst.family == vrrp::packet::Family::Ipv6,
+        inst.interface.index,
+    )
 }
 
 /// keepalived `vrrp_exist`: same VRID, family and configured interface, and unicast on
