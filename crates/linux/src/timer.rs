@@ -78,28 +78,35 @@ impl DeadlineTimer {
         self.epoch + TimeSpec::new(secs, nanos)
     }
 
-    /// Arms the timer for `deadline` (µs since the epoch), or disarms it with `None`.
-    /// A deadline already in the past fires at once. Re-arming for the same deadline
-    /// is free (no system call), so the loop may call this on every iteration.
+    /// Makes the timer fire no later than `deadline` (µs since the epoch). A deadline
+    /// already in the past fires at once.
+    ///
+    /// Lazily: a later deadline (or none) keeps the earlier one armed, and the caller
+    /// sees an early wake-up with nothing due, then arms again. A BACKUP pushes its
+    /// Master_Down deadline later on every advert, and with many instances the
+    /// earliest deadline moves on almost every packet: re-arming each time cost a
+    /// system call per advert, where this costs one spare wake-up per
+    /// Master_Down_Interval.
     pub fn arm(&mut self, deadline: Option<u64>) -> io::Result<()> {
-        if self.armed == deadline {
+        let Some(at) = deadline else {
+            return Ok(());
+        };
+        if self.armed.is_some_and(|armed| armed <= at) {
             return Ok(());
         }
-        let timer = &self.fd.get_ref().0;
-        match deadline {
-            Some(at) => timer
-                .set(
-                    Expiration::OneShot(self.absolute(at)),
-                    TimerSetTimeFlags::TFD_TIMER_ABSTIME,
-                )
-                .map_err(io_error)?,
-            None => timer.unset().map_err(io_error)?,
-        }
-        self.armed = deadline;
+        self.fd
+            .get_ref()
+            .0
+            .set(
+                Expiration::OneShot(self.absolute(at)),
+                TimerSetTimeFlags::TFD_TIMER_ABSTIME,
+            )
+            .map_err(io_error)?;
+        self.armed = Some(at);
         Ok(())
     }
 
-    /// Waits until the armed deadline has passed (forever when disarmed). Cancel-safe:
+    /// Waits until the armed deadline has passed (forever when none is). Cancel-safe:
     /// dropping the future leaves the timer armed.
     pub async fn expired(&mut self) -> io::Result<()> {
         if self.armed.is_none() {
@@ -149,9 +156,16 @@ mod tests {
         timer.arm(Some(now)).expect("arm past");
         timer.expired().await.expect("wait");
         assert!(timer.now_micros() < 10_000_000);
-        // Disarmed: waiting never completes.
-        timer.arm(None).expect("disarm");
+        // Nothing armed: waiting never completes.
+        timer.arm(None).expect("nothing");
         let waited = tokio::time::timeout(std::time::Duration::from_millis(30), timer.expired());
         assert!(waited.await.is_err());
+        // A later deadline keeps the earlier one armed (lazy re-arming).
+        let soon = timer.now_micros() + 5_000;
+        timer.arm(Some(soon)).expect("arm soon");
+        timer.arm(Some(soon + 10_000_000)).expect("arm later");
+        timer.expired().await.expect("wait");
+        assert!(timer.now_micros() >= soon);
+        assert!(timer.now_micros() < soon + 10_000_000);
     }
 }
