@@ -63,8 +63,15 @@ pub fn run(options: &DaemonOptions, role: Role) -> i32 {
             return exit_code::FATAL;
         }
     };
-    let config = loaded.config;
-    let code = runtime.block_on(async {
+    // Only the configuration is needed from here on: the file text and diagnostics
+    // (the size of the file) go now, not at exit.
+    let config::Loaded {
+        config,
+        diags,
+        sources,
+    } = loaded;
+    drop((diags, sources));
+    let code = runtime.block_on(async move {
         let (commands_tx, commands) = control::channel();
         let observers_tx = commands_tx.clone();
         if let Err(e) = handle_signals(options.clone(), role, commands_tx) {
@@ -113,6 +120,10 @@ pub fn run(options: &DaemonOptions, role: Role) -> i32 {
                         tell_parent_config_read(&notify_options);
                     }
                 });
+                // The runtime keeps what it needs: the parsed configuration (~2 KB
+                // per instance) goes, and its pages back to the kernel.
+                drop(config);
+                linux::trim_heap();
                 vrrp.run(commands).await;
             }
         }

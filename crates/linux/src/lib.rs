@@ -49,6 +49,13 @@ pub use netlink::{Change, Netlink, NetlinkError};
 /// `kill(2)` with any signal number (the daemon forwards real-time signals).
 pub use sys::send_signal;
 
+/// Returns the allocator's free memory to the kernel (glibc `malloc_trim`): call it
+/// after freeing something large, such as a parsed configuration, so the daemon's
+/// resident size reflects what it still uses.
+pub fn trim_heap() {
+    sys::trim_heap();
+}
+
 use std::fmt;
 
 /// An Ethernet (EUI-48) hardware address.

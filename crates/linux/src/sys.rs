@@ -149,6 +149,18 @@ pub fn register(socket: socket2::Socket) -> io::Result<tokio::io::unix::AsyncFd<
     unsafe { tokio::io::unix::AsyncFd::register(socket) }.map_err(|e| e.into_parts().1)
 }
 
+/// Hands the allocator's free pages back to the kernel (glibc `malloc_trim(0)`; a no-op
+/// elsewhere). glibc only shrinks the top of the heap by itself, so a large structure
+/// freed below live data stays resident until this.
+pub fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointers and only walks the allocator's own free
+    // lists under its locks; it is safe to call at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// A timerfd as the reactor sees it (`AsyncFd` wants `AsRawFd`; nix's `TimerFd` only
 /// offers `AsFd`).
 pub struct TimerIo(pub nix::sys::timerfd::TimerFd);

@@ -1095,7 +1095,7 @@ impl VrrpRuntime {
                     f.write_line(&line);
                 }
                 if let Some(inst) = self.instances.get(i) {
-                    scripts::notify_state(&inst.notify, "INSTANCE", &name, state, priority);
+                    scripts::notify_state(inst.notify(), "INSTANCE", &name, state, priority);
                 }
                 if let Some(alerts) = &self.alerts {
                     alerts.vrrp_instance(&name, state);
@@ -1114,7 +1114,7 @@ impl VrrpRuntime {
                 if let Some(script) = self
                     .instances
                     .get(i)
-                    .and_then(|inst| inst.notify.master_rx_lower_pri.as_ref())
+                    .and_then(|inst| inst.notify().master_rx_lower_pri.as_ref())
                 {
                     scripts::run_notify(script, &[]);
                 }

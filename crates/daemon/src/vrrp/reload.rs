@@ -656,7 +656,7 @@ impl VrrpRuntime {
         let Some(inst) = self.instances.get(i) else {
             return;
         };
-        let notify = &inst.notify;
+        let notify = inst.notify();
         if !notify.notify_deleted && state == State::Fault {
             return;
         }

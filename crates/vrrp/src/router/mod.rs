@@ -250,6 +250,9 @@ struct SyncLink {
     forced: bool,
 }
 
+/// Room kept in an idle router's action queue: the periodic advert, and a spare.
+const IDLE_ACTION_CAPACITY: usize = 2;
+
 /// One VRRP instance's state machine. See the module documentation for how to drive it.
 #[derive(Debug, Clone)]
 pub struct Router {
@@ -410,7 +413,13 @@ impl Router {
 
     /// The next action to perform, in order.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        let action = self.actions.pop_front();
+        if action.is_none() && self.actions.capacity() > IDLE_ACTION_CAPACITY {
+            // A transition queues up to ~8 actions; a daemon with 1000 routers would
+            // keep that room forever (~400 B each). Steady state needs one (an advert).
+            self.actions.shrink_to(IDLE_ACTION_CAPACITY);
+        }
+        action
     }
 
     pub fn state(&self) -> State {
