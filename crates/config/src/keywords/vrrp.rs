@@ -15,6 +15,10 @@ use crate::Validation;
 use crate::model::vrrp::Family;
 use crate::parser::Keyword;
 
+/// keepalived's route and rule value readers, for consumers of the route/rule words.
+pub use addr::{
+    dsfield_value, parse_c_number, protocol_value, route_type_value, scope_value, table_value,
+};
 pub use addr::{parse_address_line, parse_ipaddress, parse_route_line, parse_rule_line};
 
 /// Scratch state kept while this domain's blocks are open.

@@ -86,7 +86,7 @@ pub fn scope_value(word: &str) -> Option<u8> {
 }
 
 /// keepalived's rt_tables names (plus numbers).
-fn table_value(word: &str) -> Option<u32> {
+pub fn table_value(word: &str) -> Option<u32> {
     match word {
         "default" => Some(253),
         "main" => Some(254),
@@ -97,7 +97,7 @@ fn table_value(word: &str) -> Option<u32> {
 }
 
 /// keepalived's rt_protos names (plus numbers).
-fn protocol_value(word: &str) -> Option<u8> {
+pub fn protocol_value(word: &str) -> Option<u8> {
     match word {
         "unspec" => Some(0),
         "redirect" => Some(1),
@@ -125,7 +125,7 @@ fn protocol_value(word: &str) -> Option<u8> {
 }
 
 /// The route types keepalived accepts (`find_rttables_rtntype()`), as RTN_* values.
-fn route_type_value(word: &str) -> Option<u8> {
+pub fn route_type_value(word: &str) -> Option<u8> {
     match word {
         "unicast" => Some(1),
         "local" => Some(2),
@@ -142,12 +142,12 @@ fn route_type_value(word: &str) -> Option<u8> {
 }
 
 /// DS field names or numbers (`find_rttables_dsfield()`).
-fn dsfield_value(word: &str) -> Option<u8> {
+pub fn dsfield_value(word: &str) -> Option<u8> {
     parse_c_number(word).and_then(|v| u8::try_from(v).ok())
 }
 
 /// `strtoul(word, &end, 0)` with a whole-string check.
-fn parse_c_number(word: &str) -> Option<u64> {
+pub fn parse_c_number(word: &str) -> Option<u64> {
     if word.is_empty() || word.starts_with('-') {
         return None;
     }
