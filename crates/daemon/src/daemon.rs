@@ -148,6 +148,30 @@ impl DaemonOptions {
     }
 }
 
+/// What the parent keeps of a configuration: the global settings and whether each
+/// subsystem has work ([`DaemonOptions::wants`]); the children read their own copy. At
+/// 1000 instances the whole configuration is ~2 MB the parent would hold for nothing.
+pub fn parent_copy(config: config::Config) -> config::Config {
+    // `wants` only asks whether these lists are empty: their first entry answers alike.
+    // A new Vec: collecting `into_iter().take(1)` would reuse (keep) the old buffer.
+    fn first<T>(list: Vec<T>) -> Vec<T> {
+        list.into_iter().next().into_iter().collect()
+    }
+    let vrrp = config.vrrp;
+    let mut kept = config::Config {
+        global: config.global,
+        ..config::Config::default()
+    };
+    kept.vrrp.instances = first(vrrp.instances);
+    kept.vrrp.sync_groups = first(vrrp.sync_groups);
+    kept.vrrp.static_addresses = first(vrrp.static_addresses);
+    kept.vrrp.static_routes = first(vrrp.static_routes);
+    kept.vrrp.static_rules = first(vrrp.static_rules);
+    kept.lvs.have_checker_config = config.lvs.have_checker_config;
+    kept.bfd.instances = first(config.bfd.instances);
+    kept
+}
+
 /// keepalived's `have_vrrp_config`: any VRRP keyword that gives the child work.
 fn has_vrrp_config(config: &config::Config) -> bool {
     let vrrp = &config.vrrp;

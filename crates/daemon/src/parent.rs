@@ -137,7 +137,17 @@ pub fn run(options: &DaemonOptions) -> i32 {
         }
     };
     let code = runtime.block_on(async {
-        let mut watchdog = match Watchdog::new(options, settings.clone(), loaded.config) {
+        // The parent keeps only what it asks of the configuration (the children
+        // read their own), and gives the rest back to the kernel.
+        let config::Loaded {
+            config,
+            diags,
+            sources,
+        } = loaded;
+        drop((diags, sources));
+        let config = daemon::parent_copy(config);
+        linux::trim_heap();
+        let mut watchdog = match Watchdog::new(options, settings.clone(), config) {
             Ok(w) => w,
             Err(e) => {
                 error!("cannot install signal handlers: {e}");
@@ -645,7 +655,8 @@ impl<'a> Watchdog<'a> {
             self.after_refused_reload();
             return;
         }
-        self.config = loaded.config;
+        self.config = daemon::parent_copy(loaded.config);
+        linux::trim_heap();
         self.notifier.reloading();
         for role in CHILDREN {
             let (pid, waiting) = match self.slots.iter().find(|s| s.role == role) {
