@@ -174,11 +174,9 @@ pub fn extra(words: &[String]) -> RouteExtra {
                     n => parse_c_number(n).and_then(|v| u8::try_from(v).ok()),
                 });
             }
-            "features" => {
-                // RTAX_FEATURE_ECN, the one feature keepalived knows.
-                if words.next() == Some("ecn") {
-                    extra.metrics.push(RouteMetric::Features(1));
-                }
+            // RTAX_FEATURE_ECN, the one feature keepalived knows.
+            "features" if words.next() == Some("ecn") => {
+                extra.metrics.push(RouteMetric::Features(1));
             }
             "congctl" => {
                 let mut name = words.next();
