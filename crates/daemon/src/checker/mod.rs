@@ -20,9 +20,9 @@
 //! * stop: our IPVS entries removed (`-I` keeps them, `lvs_flush_on_stop` flushes),
 //!   `lvs_timeouts` restored.
 //!
-//! smtp_alert: keepalived mails on checker and quorum transitions; the SMTP sender
-//! is not part of this crate yet, so [`CheckerRuntime::smtp_alert`] is the single
-//! place it plugs in (it logs the alert it would send at debug level meanwhile).
+//! smtp_alert: keepalived mails on checker and quorum transitions; they go through
+//! `crate::alert` (the same sender as VRRP's), when `smtp_server` and
+//! `notification_email` are configured and the server's `smtp_alert` is on.
 
 mod dump;
 pub mod format;
@@ -82,6 +82,8 @@ pub struct CheckerRuntime {
     /// Started without virtual servers and without ip_vs; a reload that brings
     /// virtual servers connects.
     idle: bool,
+    /// The SMTP sender, when the configuration sends mail.
+    alerter: Option<crate::alert::Alerter>,
 }
 
 impl CheckerRuntime {
@@ -134,6 +136,7 @@ impl CheckerRuntime {
             known_health(&config.lvs, &aggregator, vs, rs)
         });
         let (sender, reports) = mpsc::channel(REPORT_QUEUE);
+        let alerter = crate::alert::Alerter::start(config, options.log_detail);
         let mut runtime = CheckerRuntime {
             options,
             global: config.global.clone(),
@@ -146,6 +149,7 @@ impl CheckerRuntime {
             fifos: Vec::new(),
             track_files,
             idle: false,
+            alerter,
         };
         runtime.open_fifos();
         runtime.activate(tasks, sender, |_| None);
@@ -251,7 +255,7 @@ impl CheckerRuntime {
         };
         let (vs_name, rs_name) = (format::vs(vs), format::rs(vs, rs));
         let kind = rs.checkers.get(id.checker).map(|c| c.kind.clone());
-        let smtp_alert = rs.smtp_alert.unwrap_or(true);
+        let smtp_alert = rs.smtp_alert.unwrap_or(false);
         let rs_was_alive = self.aggregator.alive(id.vs, id.rs);
         if let (Some(kind), Some(transition)) = (&kind, report.transition) {
             match transition {
@@ -301,12 +305,12 @@ impl CheckerRuntime {
                 && (rs_was_alive != self.aggregator.alive(id.vs, id.rs)
                     || !self.global.no_checker_emails)
             {
-                self.smtp_alert(
+                self.smtp_alert(crate::alert::real_server_mail(
                     &rs_name,
                     &vs_name,
-                    if up { "UP" } else { "DOWN" },
+                    up,
                     format::alert_message(kind, up),
-                );
+                ));
             }
         }
         if alive_before != alive_after
@@ -440,7 +444,7 @@ impl CheckerRuntime {
         for fifo in &mut self.fifos {
             fifo.write_line(&line);
         }
-        if vs.smtp_alert.unwrap_or(true) {
+        if vs.smtp_alert.unwrap_or(false) {
             let what = match (change.up, init) {
                 (true, true) => "Starting with quorum up",
                 (true, false) => "Gained quorum",
@@ -451,24 +455,18 @@ impl CheckerRuntime {
                 "=> {what} {}+{}={} <= {} <=",
                 vs.quorum, vs.hysteresis, change.threshold, change.weight_sum
             );
-            self.smtp_alert(
-                &name,
-                &name,
-                if change.up { "UP" } else { "DOWN" },
-                &message,
-            );
+            self.smtp_alert(crate::alert::virtual_server_mail(
+                &name, change.up, &message,
+            ));
         }
     }
 
-    /// The smtp_alert hook (keepalived `smtp_alert(SMTP_MSG_RS / SMTP_MSG_VS, ...)`).
-    /// The SMTP sender (crates/daemon/src/alert*) is not in this tree yet: it plugs
-    /// in here, with `subject_server` / `vs` / `state` / `message` as keepalived's
-    /// "[router_id] Realserver <rs> of virtual server <vs> - <state>" mail has them.
-    fn smtp_alert(&self, subject_server: &str, vs: &str, state: &str, message: &str) {
-        if self.global.smtp_alert_checker == Some(false) {
-            return;
+    /// keepalived `smtp_alert(SMTP_MSG_RS / SMTP_MSG_VS, ...)`: queued, never waited for.
+    fn smtp_alert(&self, mail: crate::alert::Mail) {
+        match &self.alerter {
+            Some(alerter) => alerter.send(mail),
+            None => debug!("smtp_alert (no smtp_server): {}", mail.subject),
         }
-        debug!("smtp_alert: {subject_server} of {vs} - {state}: {message}");
     }
 
     fn sync(&mut self) {
@@ -564,6 +562,7 @@ impl CheckerRuntime {
             }
         }
         self.global = config.global.clone();
+        self.alerter = crate::alert::Alerter::start(config, self.options.log_detail);
         self.track_files = track_files;
         self.open_fifos();
         self.apply_timeouts();
