@@ -23,8 +23,8 @@
 #    with Skew = (256-100)*Advert/256 (RFC 5798 6.1; RFC 3768 uses 1 s units, the same at 1 s).
 #  * resources: N instances per node (255 VRIDs per segment), start both, time until A
 #    holds all N VIPs, settle 10 s, then CPU (schedstat, % of one CPU) and PSS
-#    (smaps_rollup) per node over the window; our daemon is one process (the same pid in
-#    keepalived.pid and vrrp.pid), so pids are counted once per node.
+#    (smaps_rollup) per node over the window, summed over the parent (keepalived.pid)
+#    and the VRRP child (vrrp.pid) for both daemons; a pid is counted once per node.
 # The lab is torn down on exit (vrrp-pair.sh down). Needs root. The namespaces are
 # global (klA, klB, kl-hub): the script refuses to start while another lab is up.
 set -u -o pipefail
