@@ -227,7 +227,26 @@ pub fn running_pid(path: &Path) -> Option<u32> {
     let raw = i32::try_from(pid).ok()?;
     // Signal 0 only checks that the process exists.
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None).ok()?;
+    // A zombie exists for kill(0) but runs nothing: a child killed together with its
+    // parent stays one until init reaps it, which some inits (containers) never do.
+    // keepalived would refuse to start then; we start.
+    if is_zombie(pid) {
+        return None;
+    }
     Some(pid)
+}
+
+/// Whether `/proc/PID/stat` shows the process as a zombie (or dead).
+fn is_zombie(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state follows the command name, which is in parentheses and may itself
+    // contain ") ".
+    stat.rfind(')')
+        .and_then(|end| stat.get(end + 1..))
+        .and_then(|rest| rest.split_whitespace().next())
+        .is_some_and(|state| state == "Z" || state == "X")
 }
 
 /// The pid a pid file names, if it can be read.
@@ -360,6 +379,35 @@ mod tests {
             PidPaths::default_reload_file(Some("i"), None, false),
             PathBuf::from("/run/keepalived/keepalived_i.reload")
         );
+    }
+
+    #[test]
+    fn a_zombie_named_by_a_pid_file_is_not_a_running_daemon() {
+        let dir = std::env::temp_dir().join(format!("kars-zombie-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let pid_file = dir.join("vrrp.pid");
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawn sleep");
+        std::fs::write(&pid_file, format!("{}\n", child.id())).expect("pid file");
+        assert_eq!(
+            running_pid(&pid_file),
+            Some(child.id()),
+            "a live process runs"
+        );
+        child.kill().expect("kill");
+        // Not reaped yet: the process is a zombie until wait().
+        lab::wait_for(
+            "sleep to become a zombie",
+            std::time::Duration::from_secs(5),
+            std::time::Duration::from_millis(5),
+            || is_zombie(child.id()).then_some(()),
+        )
+        .expect("the killed child is a zombie until reaped");
+        assert_eq!(running_pid(&pid_file), None, "a zombie runs nothing");
+        let _ = child.wait();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
