@@ -55,10 +55,6 @@ pub struct Cli {
     /// umask for file creation (in numeric form)
     #[arg(short = 'u', long = "umask", value_name = "MASK")]
     pub umask: Option<String>,
-    // keepalived deletes VIPs on leaving MASTER only if it believes it set them, and
-    // -X makes it try regardless (a reload that demotes a MASTER left duplicates). Our
-    // runtime always deletes an instance's VIPs when it leaves MASTER, so -X is
-    // accepted and is already the behaviour.
     /// Drop VIPs on transition from signal
     #[arg(short = 'X', long = "release-vips")]
     pub release_vips: bool,

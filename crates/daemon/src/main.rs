@@ -163,6 +163,7 @@ fn daemon_options(cli: &Cli, args: Vec<String>) -> Result<daemon::daemon::Daemon
         },
         runtime: daemon::vrrp::RuntimeOptions {
             dont_release_vrrp: cli.dont_release_vrrp,
+            release_vips: cli.release_vips,
             address_monitoring: cli.address_monitoring,
             log_detail: cli.log_detail > 0,
         },

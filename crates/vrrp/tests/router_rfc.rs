@@ -949,3 +949,22 @@ fn keepalived_tracker_down_before_start_starts_in_fault() {
     tracker(&mut router, SEC, 7, TrackerStatus::Up);
     assert_eq!(router.state(), State::Backup);
 }
+
+/// keepalived `vrrp_restore_interface` with `-X/--release-vips` (or `-V`): the VIPs are
+/// removed even though this router never set them, so addresses a previous run or a
+/// demoting reload left behind do not stay as duplicates; without it, nothing is removed.
+#[test]
+fn release_vips_always_removes_vips_the_router_did_not_set() {
+    let removes = |release_vips_always: bool| {
+        let mut config = config(100);
+        config.release_vips_always = release_vips_always;
+        let mut router = Router::new(config).expect("valid config");
+        router.handle(t(0), Input::Start).expect("start");
+        drain(&mut router)
+            .iter()
+            .filter(|a| matches!(a, Action::RemoveVips))
+            .count()
+    };
+    assert_eq!(removes(false), 0);
+    assert_eq!(removes(true), 1);
+}

@@ -74,6 +74,8 @@ pub enum RunError {
 pub struct RuntimeOptions {
     /// `-V`: leave VIPs in place on stop.
     pub dont_release_vrrp: bool,
+    /// `-X`: leaving MASTER always removes the VIPs (see `RouterConfig::release_vips_always`).
+    pub release_vips: bool,
     /// `-a`: log every address addition/deletion seen on netlink.
     pub address_monitoring: bool,
     /// `-D`: detail logs (e.g. our VIPs changing on netlink).
@@ -733,6 +735,9 @@ impl VrrpRuntime {
             instance.advertised.clone(),
             up,
         );
+        // keepalived: -V too, since a previous run may have left the VIPs behind.
+        router_config.release_vips_always =
+            self.options.release_vips || self.options.dont_release_vrrp;
         if instance.awaiting_source {
             info!(
                 "({}): entering FAULT state (src address not configured)",

@@ -143,6 +143,9 @@ pub struct RouterConfig {
     pub trackers: Vec<TrackerConfig>,
     /// Whether the instance's interface is up when the router is created.
     pub interface_up: bool,
+    /// keepalived `-X/--release-vips`: leaving MASTER removes the VIPs even when the
+    /// router does not believe it set them (e.g. after a reload demoted it).
+    pub release_vips_always: bool,
 }
 
 impl RouterConfig {
@@ -172,6 +175,7 @@ impl RouterConfig {
             garp: GarpConfig::default(),
             trackers: Vec::new(),
             interface_up: true,
+            release_vips_always: false,
         }
     }
 }
@@ -907,7 +911,7 @@ impl Router {
         self.garp_delay_at = None;
         self.garp_lower_prio_at = None;
         self.garp_refresh_at = None;
-        if self.vips_set {
+        if self.vips_set || self.config.release_vips_always {
             self.push(Action::RemoveVips);
             self.vips_set = false;
         }
