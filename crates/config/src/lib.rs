@@ -103,11 +103,7 @@ fn run(
         if reader.had_file_error() {
             diags.exit_override = Some(6);
         }
-        return Loaded {
-            config,
-            diags,
-            sources: reader.into_sources(),
-        };
+        return finish(config, diags, reader);
     }
     if global_parsed.is_ok()
         && keywords::global::unenterable_net_namespace(&config, system).is_some()
@@ -115,11 +111,7 @@ fn run(
         // keepalived cannot enter the namespace: it stops right after the global pass
         // and exits 0, having printed only what that pass found, and validates nothing.
         diags.exit_override = Some(diag::exit_code::OK);
-        return Loaded {
-            config,
-            diags,
-            sources: reader.into_sources(),
-        };
+        return finish(config, diags, reader);
     }
     let mut aborted_in = global_parsed.is_err().then_some(Pass::Global);
     if aborted_in.is_none() {
@@ -212,10 +204,17 @@ fn run(
         // keepalived -t kills itself (SIGTERM) checking a script run as another user.
         diags.exit_override = Some(128 + 15);
     }
+    finish(config, diags, reader)
+}
+
+/// The loaded configuration, remembering the files it came from.
+fn finish(mut config: Config, diags: Diagnostics, reader: Reader) -> Loaded {
+    let sources = reader.into_sources();
+    config.source_files = sources.files.iter().map(|f| f.path.clone()).collect();
     Loaded {
         config,
         diags,
-        sources: reader.into_sources(),
+        sources,
     }
 }
 

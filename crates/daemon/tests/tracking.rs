@@ -425,7 +425,22 @@ track_file unreadable {{
         );
     }
     assert!(log.contains("missing-notify.sh"), "{log}");
-    assert!(log.contains("Invalid number"), "{log}");
+    // Problems found while running name the configuration line of the track file.
+    for (block, what) in [
+        ("track_file garbage {", "Invalid number"),
+        ("track_file unreadable {", "cannot read track file"),
+    ] {
+        let line = config_a
+            .lines()
+            .position(|l| l.starts_with(block))
+            .map(|i| i + 1)
+            .expect("track_file block in the config");
+        let at = format!("{conf}:{line}: ");
+        assert!(
+            log.lines().any(|l| l.contains(&at) && l.contains(what)),
+            "no '{what}' reported at {at}\n{log}"
+        );
+    }
     // Nothing is left running from the hanging script after the daemon stops.
     assert_eq!(common::stop(&mut lab, &a), Some(0));
     let left = wait_for("timed-out script gone", WAIT, common::POLL, || {

@@ -368,9 +368,7 @@ impl VrrpRuntime {
         runtime.alerts = crate::alert::Alerter::start(config, runtime.options.log_detail);
         runtime.reloads.track_processes = config.vrrp.track_processes.clone();
         // track_file: initialise, read, watch.
-        runtime.file_values = runtime
-            .track_files
-            .start(&config.vrrp.track_files, &runtime.events_tx);
+        runtime.file_values = runtime.track_files.start(config, &runtime.events_tx);
         let file_values = runtime.file_values.clone();
         runtime.links_down = host
             .links

@@ -233,7 +233,12 @@ pub(super) struct TrackFiles {
 impl TrackFiles {
     /// keepalived `init_track_files`: initialise (`init_file`), read and watch every
     /// file; returns their values.
-    pub fn start(&mut self, files: &[TrackFile], events: &UnboundedSender<NetEvent>) -> Vec<i64> {
+    pub fn start(
+        &mut self,
+        config: &config::Config,
+        events: &UnboundedSender<NetEvent>,
+    ) -> Vec<i64> {
+        let files = &config.vrrp.track_files;
         if let Some(stop) = self.stop.take() {
             stop.store(true, Ordering::Relaxed);
         }
@@ -252,12 +257,15 @@ impl TrackFiles {
                 let Some(path) = tf.path.as_ref().map(std::path::PathBuf::from) else {
                     return 0;
                 };
-                trackfile::init_file(&path, tf.init);
-                let initial = trackfile::read_value(&path).unwrap_or(0);
+                // Problems found later name the configuration line of the track file.
+                let origin = config.locate(tf.span).unwrap_or_default();
+                trackfile::init_file(&path, tf.init, &origin);
+                let initial = trackfile::read_value(&path, &origin).unwrap_or(0);
                 watched.push(trackfile::Watched {
                     index: token,
                     path,
                     initial,
+                    origin,
                 });
                 initial
             })
@@ -364,9 +372,7 @@ impl VrrpRuntime {
         self.script_up = script_up.clone();
         let files_stable = self.track_files.unchanged(&config.vrrp.track_files);
         if !files_stable {
-            self.file_values = self
-                .track_files
-                .start(&config.vrrp.track_files, &self.events_tx);
+            self.file_values = self.track_files.start(config, &self.events_tx);
         }
         let file_values = self.file_values.clone();
 

@@ -16,7 +16,7 @@ use super::net::NetEvent;
 
 /// `init_file [VALUE] [overwrite]`: write the value unless the file exists (or always
 /// with `overwrite`), before the first read.
-pub fn init_file(path: &Path, init: Option<(i32, bool)>) {
+pub fn init_file(path: &Path, init: Option<(i32, bool)>, origin: &str) {
     let Some((value, overwrite)) = init else {
         return;
     };
@@ -24,7 +24,11 @@ pub fn init_file(path: &Path, init: Option<(i32, bool)>) {
         return;
     }
     if let Err(e) = std::fs::write(path, format!("{value}\n")) {
-        warn!("Unable to initialise track file {}: {e}", path.display());
+        warn!(
+            "{}Unable to initialise track file {}: {e}",
+            prefix(origin),
+            path.display()
+        );
     }
 }
 
@@ -56,14 +60,28 @@ pub fn strtol(text: &str) -> Option<i64> {
     Some(if negative { -value } else { value })
 }
 
+/// `"file:line: "` of the configuration that named a track file, for its messages.
+fn prefix(origin: &str) -> String {
+    if origin.is_empty() {
+        String::new()
+    } else {
+        format!("{origin}: ")
+    }
+}
+
 /// The file's value now: `None` when it is out of range (keep the previous one).
-pub fn read_value(path: &Path) -> Option<i64> {
+/// `origin` is the `file:line` of the configuration that named it.
+pub fn read_value(path: &Path, origin: &str) -> Option<i64> {
     // keepalived reads a missing or unreadable file as 0; we say why when it exists.
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(0),
         Err(e) => {
-            warn!("cannot read track file {}: {e} - using 0", path.display());
+            warn!(
+                "{}cannot read track file {}: {e} - using 0",
+                prefix(origin),
+                path.display()
+            );
             return Some(0);
         }
     };
@@ -71,7 +89,11 @@ pub fn read_value(path: &Path) -> Option<i64> {
     match strtol(&text) {
         Some(v) if v >= i64::from(i32::MIN) && v <= i64::from(i32::MAX) + 1 => Some(v),
         _ => {
-            info!("Invalid number read from {} - ignoring", path.display());
+            info!(
+                "{}Invalid number read from {} - ignoring",
+                prefix(origin),
+                path.display()
+            );
             None
         }
     }
@@ -83,6 +105,8 @@ pub struct Watched {
     pub index: usize,
     pub path: PathBuf,
     pub initial: i64,
+    /// `file:line` of the configuration that named it (empty when unknown).
+    pub origin: String,
 }
 
 /// Watches the files from one thread with a blocking inotify read (registering the
@@ -117,8 +141,12 @@ pub fn spawn_watch(
         let flags =
             AddWatchFlags::IN_CLOSE_WRITE | AddWatchFlags::IN_DELETE | AddWatchFlags::IN_MOVE;
         match inotify.add_watch(&dir, flags) {
-            Ok(wd) => watched.push((wd, name, file.index, file.path, file.initial)),
-            Err(e) => warn!("cannot watch track file {}: {e}", file.path.display()),
+            Ok(wd) => watched.push((wd, name, file.index, file.path, file.initial, file.origin)),
+            Err(e) => warn!(
+                "{}cannot watch track file {}: {e}",
+                prefix(&file.origin),
+                file.path.display()
+            ),
         }
     }
     let spawned = std::thread::Builder::new()
@@ -137,11 +165,11 @@ pub fn spawn_watch(
                     return;
                 }
                 for event in &list {
-                    for (wd, name, index, path, last) in &mut watched {
+                    for (wd, name, index, path, last, origin) in &mut watched {
                         if *wd != event.wd || event.name.as_deref() != Some(name.as_os_str()) {
                             continue;
                         }
-                        let Some(value) = read_value(path) else {
+                        let Some(value) = read_value(path, origin) else {
                             continue;
                         };
                         if value != *last {
