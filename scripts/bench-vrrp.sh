@@ -10,8 +10,8 @@
 #              own figures use 60 s)
 #  -I LIST     instance counts per node                       (default "1 100 1000")
 #  -F LIST     failover cases VERSION:ADVERT_INT              (default "2:1 3:0.1 3:0.01")
-#  -b BIN      our daemon (default target/release/keepalived; build it with
-#              `cargo build --release -p daemon`)
+#  -b BIN      our daemon (default target/dist/keepalived, the shipped profile; build it
+#              with `cargo build --profile dist -p daemon`)
 #  -o DIR      keep the raw outputs there (default a fresh /tmp/kl-bench.XXXXXX)
 #
 # Both nodes (klA prio 150, klB prio 100) run the same daemon: first Debian keepalived
@@ -30,7 +30,7 @@
 set -u -o pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 TRIALS=3 DUR=20 INSTANCES="1 100 1000" CASES="2:1 3:0.1 3:0.01"
-BIN=$REPO/target/release/keepalived LAB_DIR=$(cd "$REPO/../shared/lab" 2>/dev/null && pwd) RAW=""
+BIN=$REPO/target/dist/keepalived LAB_DIR=$(cd "$REPO/../shared/lab" 2>/dev/null && pwd) RAW=""
 while getopts "r:d:I:F:b:L:o:h" o; do
     case $o in r) TRIALS=$OPTARG;; d) DUR=$OPTARG;; I) INSTANCES=$OPTARG;; F) CASES=$OPTARG;;
                b) BIN=$OPTARG;; L) LAB_DIR=$OPTARG;; o) RAW=$OPTARG;;
@@ -38,7 +38,7 @@ while getopts "r:d:I:F:b:L:o:h" o; do
 done
 LAB=$LAB_DIR/vrrp-pair.sh
 [[ $(id -u) == 0 ]] || { echo "run as root" >&2; exit 1; }
-[[ -x $BIN ]] || { echo "no $BIN: cargo build --release -p daemon" >&2; exit 1; }
+[[ -x $BIN ]] || { echo "no $BIN: cargo build --profile dist -p daemon" >&2; exit 1; }
 [[ -x /usr/sbin/keepalived ]] || { echo "no /usr/sbin/keepalived (apt-get install keepalived)" >&2; exit 1; }
 [[ -x $LAB ]] || { echo "no lab at $LAB_DIR (-L)" >&2; exit 1; }
 if ip netns list | awk '{print $1}' | grep -qE '^(kl[A-Z]|kl-hub)$'; then
