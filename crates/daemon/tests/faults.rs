@@ -21,35 +21,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{
-    Daemon, Running, can_run, has_vip, pair, read_pid, start, wait_log, wait_no_vip, wait_vip,
+    Daemon, Running, VIP, alive, can_run, has_vip, pair, pids_with_arg, read_pid, rss_kib, start,
+    v3_instance as config, v3_instance_on as config_on, wait_log, wait_no_vip, wait_vip,
 };
 use lab::{Lab, wait_for};
 
-const VIP: &str = "192.0.2.100/24";
 const WAIT: Duration = Duration::from_secs(15);
 const ADVERT_INT: Duration = Duration::from_millis(500);
-
-fn config(priority: u32, extra: &str) -> String {
-    config_on("eth0", priority, extra)
-}
-
-fn config_on(interface: &str, priority: u32, extra: &str) -> String {
-    format!(
-        "vrrp_instance VI_1 {{
-    version 3
-    state BACKUP
-    interface {interface}
-    virtual_router_id 51
-    priority {priority}
-    advert_int 0.5
-{extra}
-    virtual_ipaddress {{
-        {VIP} dev eth0
-    }}
-}}
-"
-    )
-}
 
 /// a (150) MASTER, b (100) BACKUP, both ours.
 fn master_and_backup(tag: &str, extra_a: &str) -> (Lab, Running, Running) {
@@ -119,12 +97,6 @@ fn kill(signal: &str, pid: u32) {
     assert!(status.success(), "kill {signal} {pid}");
 }
 
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s.contains(") Z "))
-        .unwrap_or(false)
-}
-
 /// The VRRP child of a running daemon (its pid file differs from the parent's).
 fn vrrp_child(lab: &mut Lab, running: &Running) -> u32 {
     let parent = lab.process(running.index).expect("process").pid();
@@ -145,22 +117,6 @@ fn unique_sleep(tag: u32) -> String {
     format!("{}.{tag}", 7000 + std::process::id() % 1000)
 }
 
-/// Pids of processes whose arguments include `arg`.
-fn pids_with_arg(arg: &str) -> Vec<u32> {
-    let needle = format!("\u{0}{arg}\u{0}");
-    std::fs::read_dir("/proc")
-        .map(|dir| {
-            dir.flatten()
-                .filter(|e| {
-                    std::fs::read(e.path().join("cmdline"))
-                        .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&needle))
-                })
-                .filter_map(|e| e.file_name().to_str()?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Ends the processes a test's scripts left behind (only those: found by the test's
 /// unique argument).
 struct Leftovers(String);
@@ -173,17 +129,6 @@ impl Drop for Leftovers {
                 .status();
         }
     }
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 #[test]

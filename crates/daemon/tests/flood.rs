@@ -136,14 +136,7 @@ fn flood(segment: &Segment, version: Version, vrid: u8, kinds: &[Kind]) -> Flood
 
 fn rss_kib(lab: &mut Lab, running: &Running) -> u64 {
     let pid = lab.process(running.index).expect("process").pid();
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+    common::rss_kib(pid)
 }
 
 /// Watches the roles for `WATCH`: a holds every VIP, b none, at every poll.

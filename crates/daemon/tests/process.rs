@@ -13,28 +13,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{
-    Daemon, OURS, Running, can_run, has_vip, pair, read_pid, start, wait_log, wait_no_vip, wait_vip,
+    Daemon, OURS, Running, VIP, alive, can_run, has_vip, pair, read_pid, start, wait_log,
+    wait_no_vip, wait_vip,
 };
 use lab::{Lab, wait_for};
 
-const VIP: &str = "192.0.2.100/24";
 const WAIT: Duration = Duration::from_secs(10);
 
 fn config(priority: u32) -> String {
-    format!(
-        "vrrp_instance VI_1 {{
-    version 3
-    state BACKUP
-    interface eth0
-    virtual_router_id 51
-    priority {priority}
-    advert_int 0.5
-    virtual_ipaddress {{
-        {VIP} dev eth0
-    }}
-}}
-"
-    )
+    common::v3_instance(priority, "")
 }
 
 /// Our daemon on `node` with `-n -l -D`, all three pid files in the node's directory,
@@ -71,10 +58,6 @@ fn parent_of(pid: u32) -> Option<u32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after_name = stat.rsplit_once(')')?.1;
     after_name.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// Waits for the pid file to name a child of `parent` other than `not`.

@@ -11,29 +11,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Command};
 use std::time::Duration;
 
-use common::{Daemon, can_run, pair, start, wait_log, wait_no_vip, wait_vip};
+use common::{
+    Daemon, VIP, can_run, pair, pids_with_arg, start, v3_instance as instance, wait_log,
+    wait_no_vip, wait_vip,
+};
 use lab::wait_for;
 
-const VIP: &str = "192.0.2.100/24";
 const WAIT: Duration = Duration::from_secs(15);
-
-fn instance(priority: u32, extra: &str) -> String {
-    format!(
-        "vrrp_instance VI_1 {{
-    version 3
-    state BACKUP
-    interface eth0
-    virtual_router_id 51
-    priority {priority}
-    advert_int 0.5
-{extra}
-    virtual_ipaddress {{
-        {VIP} dev eth0
-    }}
-}}
-"
-    )
-}
 
 /// Processes this test started; killed (only they) when dropped, also on failure.
 #[derive(Default)]
@@ -454,13 +438,5 @@ track_file unreadable {{
 
 /// Whether a process has `arg` as an argument.
 fn running_with_arg(arg: &str) -> bool {
-    let needle = format!("\u{0}{arg}\u{0}");
-    std::fs::read_dir("/proc")
-        .map(|dir| {
-            dir.flatten().any(|e| {
-                std::fs::read(e.path().join("cmdline"))
-                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&needle))
-            })
-        })
-        .unwrap_or(false)
+    !pids_with_arg(arg).is_empty()
 }

@@ -10,34 +10,15 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    Daemon, can_run, crash, has_vip, master_down, pair, report, skew, start, stop, wait_log,
-    wait_no_vip, wait_vip,
+    Daemon, VIP, can_run, crash, has_vip, master_down, pair, report, skew, start, stop,
+    v3_instance as config, wait_log, wait_no_vip, wait_vip,
 };
 use lab::wait_for;
 
 const ADVERT_INT: Duration = Duration::from_millis(500);
-const VIP: &str = "192.0.2.100/24";
 /// Scheduling slack on a loaded 2-CPU machine (polling itself is 10 ms).
 const TOLERANCE: Duration = Duration::from_millis(400);
 const WAIT: Duration = Duration::from_secs(10);
-
-fn config(priority: u32, extra: &str) -> String {
-    format!(
-        "vrrp_instance VI_1 {{
-    version 3
-    state BACKUP
-    interface eth0
-    virtual_router_id 51
-    priority {priority}
-    advert_int 0.5
-{extra}
-    virtual_ipaddress {{
-        {VIP} dev eth0
-    }}
-}}
-"
-    )
-}
 
 #[test]
 fn election_crash_failover_and_preempt_back() {

@@ -282,3 +282,66 @@ pub fn config(me: u8, peer: u8, priority: u32) -> String {
     );
     text
 }
+
+/// The VIP of the one-instance configurations below.
+pub const VIP: &str = "192.0.2.100/24";
+
+/// VRRPv3 instance VI_1 (vrid 51, advert_int 0.5 s, starting as BACKUP) on eth0, holding
+/// `VIP` on eth0, with `extra` lines inside the instance.
+pub fn v3_instance(priority: u32, extra: &str) -> String {
+    v3_instance_on("eth0", priority, extra)
+}
+
+/// `v3_instance` on another `interface` (the VIP stays on eth0).
+pub fn v3_instance_on(interface: &str, priority: u32, extra: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{
+    version 3
+    state BACKUP
+    interface {interface}
+    virtual_router_id 51
+    priority {priority}
+    advert_int 0.5
+{extra}
+    virtual_ipaddress {{
+        {VIP} dev eth0
+    }}
+}}
+"
+    )
+}
+
+/// Whether `pid` runs (a zombie does not count).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}
+
+/// Resident set size of `pid` in KiB (0 when unknown).
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Pids of processes whose arguments include `arg`.
+pub fn pids_with_arg(arg: &str) -> Vec<u32> {
+    let needle = format!("\u{0}{arg}\u{0}");
+    std::fs::read_dir("/proc")
+        .map(|dir| {
+            dir.flatten()
+                .filter(|e| {
+                    std::fs::read(e.path().join("cmdline"))
+                        .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&needle))
+                })
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
