@@ -127,7 +127,14 @@ pub fn read_value(path: &Path) -> Option<i64> {
     let Ok(bytes) = std::fs::read(path) else {
         return Some(0);
     };
-    let text = String::from_utf8_lossy(bytes.get(..127).unwrap_or(&bytes)).into_owned();
+    track_file_number(&bytes)
+}
+
+/// keepalived's number of a track file's contents (shared by VRRP `track_file` and
+/// checker `track_file`): `strtol` of the first 127 bytes, `None` outside
+/// `[i32::MIN, i32::MAX + 1]`.
+pub fn track_file_number(bytes: &[u8]) -> Option<i64> {
+    let text = String::from_utf8_lossy(bytes.get(..127).unwrap_or(bytes));
     strtol(&text).filter(|v| *v >= i64::from(i32::MIN) && *v <= i64::from(i32::MAX) + 1)
 }
 
@@ -231,9 +238,18 @@ mod tests {
         assert_eq!(strtol("  -7 apples"), Some(-7));
         assert_eq!(strtol("0x1f"), Some(31));
         assert_eq!(strtol("010"), Some(8));
+        assert_eq!(strtol("0"), Some(0));
         assert_eq!(strtol(""), Some(0));
         assert_eq!(strtol("abc"), Some(0));
         assert_eq!(strtol("99999999999999999999999"), None);
+    }
+
+    #[test]
+    fn track_file_number_range() {
+        assert_eq!(track_file_number(b"2147483648\n"), Some(2_147_483_648));
+        assert_eq!(track_file_number(b"-2147483648"), Some(-2_147_483_648));
+        assert_eq!(track_file_number(b"2147483649"), None);
+        assert_eq!(track_file_number(b"-2147483649"), None);
     }
 
     #[test]

@@ -32,34 +32,6 @@ pub fn init_file(path: &Path, init: Option<(i32, bool)>, origin: &str) {
     }
 }
 
-/// C `strtol(text, NULL, 0)`: leading blanks, a sign, `0x` hex / `0` octal / decimal,
-/// stopping at the first other character; no digits gives 0.
-pub fn strtol(text: &str) -> Option<i64> {
-    let t = text.trim_start();
-    let (negative, t) = match t.as_bytes().first() {
-        Some(b'-') => (true, t.get(1..).unwrap_or("")),
-        Some(b'+') => (false, t.get(1..).unwrap_or("")),
-        _ => (false, t),
-    };
-    let (radix, digits) = if let Some(rest) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X"))
-    {
-        (16, rest)
-    } else if t.len() > 1 && t.starts_with('0') {
-        (8, t.get(1..).unwrap_or(""))
-    } else {
-        (10, t)
-    };
-    let end = digits
-        .find(|c: char| !c.is_digit(radix))
-        .unwrap_or(digits.len());
-    let digits = digits.get(..end).unwrap_or("");
-    if digits.is_empty() {
-        return Some(0);
-    }
-    let value = i64::from_str_radix(digits, radix).ok()?;
-    Some(if negative { -value } else { value })
-}
-
 /// `"file:line: "` of the configuration that named a track file, for its messages.
 fn prefix(origin: &str) -> String {
     if origin.is_empty() {
@@ -85,10 +57,9 @@ pub fn read_value(path: &Path, origin: &str) -> Option<i64> {
             return Some(0);
         }
     };
-    let text = String::from_utf8_lossy(bytes.get(..127).unwrap_or(&bytes)).into_owned();
-    match strtol(&text) {
-        Some(v) if v >= i64::from(i32::MIN) && v <= i64::from(i32::MAX) + 1 => Some(v),
-        _ => {
+    match check::file::track_file_number(&bytes) {
+        Some(v) => Some(v),
+        None => {
             info!(
                 "{}Invalid number read from {} - ignoring",
                 prefix(origin),
@@ -188,22 +159,5 @@ pub fn spawn_watch(
         });
     if let Err(e) = spawned {
         warn!("cannot start the track file watcher: {e}");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strtol_like_c() {
-        assert_eq!(strtol("12\n"), Some(12));
-        assert_eq!(strtol("  -7 apples"), Some(-7));
-        assert_eq!(strtol("0x1f"), Some(31));
-        assert_eq!(strtol("010"), Some(8));
-        assert_eq!(strtol("0"), Some(0));
-        assert_eq!(strtol(""), Some(0));
-        assert_eq!(strtol("abc"), Some(0));
-        assert_eq!(strtol("99999999999999999999999"), None);
     }
 }
