@@ -139,7 +139,9 @@ pub async fn run_checker_from(
     let mut last_weight = MiscResult::Up;
     loop {
         tokio::time::sleep_until(origin + state.next_run()).await;
-        let result = task.probe.run_with_weight().await;
+        // Boxed so the check's future (sockets, TLS, response reader) lives only
+        // while the check runs: an idle checker's task stays small.
+        let result = Box::pin(task.probe.run_with_weight()).await;
         let reason = result.as_ref().err().map(ToString::to_string);
         // keepalived: a dynamic weight is applied whenever the exit status
         // changes, independently of the up/down retries.
