@@ -34,7 +34,9 @@ impl Kernel for SharedKernel {
 
 impl SharedKernel {
     fn lock(&self) -> std::sync::MutexGuard<'_, SimulatedKernel> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn live(&self) -> usize {
@@ -94,7 +96,12 @@ fn main() -> Result<(), Error> {
     let mut sink = std::process::Command::new(&sink_path)
         .arg(port.to_string())
         .spawn()
-        .map_err(|e| format!("{}: {e} (cargo build --release -p check --example http_sink)", sink_path.display()))?;
+        .map_err(|e| {
+            format!(
+                "{}: {e} (cargo build --release -p check --example http_sink)",
+                sink_path.display()
+            )
+        })?;
 
     let loaded = config::load_str(
         "keepalived.conf",
