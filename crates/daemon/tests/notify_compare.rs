@@ -152,6 +152,20 @@ fn wait_notified(log: &Path, needles: &[&str], count: usize, what: &str) {
     .unwrap_or_else(|e| panic!("{e}: {:#?}", lines(log)));
 }
 
+/// Waits until the notify log has `count` notifications of VI_1 and G entering
+/// `state`, by `notify_STATE` and by the `notify` script.
+fn wait_state_notified(log: &Path, state: &str, count: usize, what: &str) {
+    let lower = state.to_lowercase();
+    let needles = [
+        format!("[INSTANCE][VI_1][{state}]"),
+        format!("{lower}-script"),
+        format!("[GROUP][G][{state}]"),
+        format!("group-{lower}"),
+    ];
+    let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+    wait_notified(log, &needles, count, what);
+}
+
 /// Waits until the FIFO log has `count` lines of VI_1, VI_2 and G entering `state`.
 fn wait_fifo(log: &Path, state: &str, count: usize) {
     let needles = [
@@ -210,88 +224,28 @@ fn run(tag: &str, daemon: Daemon) -> Record {
 
     let subject = start(&mut lab, "a", daemon, &subject_config(&dir));
     wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("MASTER alone");
-    wait_notified(
-        &log,
-        &[
-            "[INSTANCE][VI_1][MASTER]",
-            "master-script",
-            "[GROUP][G][MASTER]",
-            "group-master",
-        ],
-        1,
-        "MASTER notifies",
-    );
-    wait_notified(
-        &log,
-        &[
-            "[INSTANCE][VI_1][BACKUP]",
-            "backup-script",
-            "[GROUP][G][BACKUP]",
-            "group-backup",
-        ],
-        1,
-        "BACKUP (init) notifies",
-    );
+    wait_state_notified(&log, "MASTER", 1, "MASTER notifies");
+    wait_state_notified(&log, "BACKUP", 1, "BACKUP (init) notifies");
     wait_fifo(&fifo_log, "MASTER", 1);
     step("start: BACKUP then MASTER", &mut steps);
 
     let peer = start(&mut lab, "b", Daemon::Upstream, PEER);
-    wait_notified(
-        &log,
-        &[
-            "[INSTANCE][VI_1][BACKUP]",
-            "backup-script",
-            "[GROUP][G][BACKUP]",
-            "group-backup",
-        ],
-        2,
-        "BACKUP notifies",
-    );
+    wait_state_notified(&log, "BACKUP", 2, "BACKUP notifies");
     wait_fifo(&fifo_log, "BACKUP", 2);
     step("higher peer: BACKUP", &mut steps);
 
     stop(&mut lab, &peer);
-    wait_notified(
-        &log,
-        &[
-            "[INSTANCE][VI_1][MASTER]",
-            "master-script",
-            "[GROUP][G][MASTER]",
-            "group-master",
-        ],
-        2,
-        "MASTER notifies",
-    );
+    wait_state_notified(&log, "MASTER", 2, "MASTER notifies");
     wait_fifo(&fifo_log, "MASTER", 2);
     step("peer gone: MASTER", &mut steps);
 
     lab.set_link("a", "eth0", false).expect("eth0 down");
-    wait_notified(
-        &log,
-        &[
-            "[INSTANCE][VI_1][FAULT]",
-            "fault-script",
-            "[GROUP][G][FAULT]",
-            "group-fault",
-        ],
-        1,
-        "FAULT notifies",
-    );
+    wait_state_notified(&log, "FAULT", 1, "FAULT notifies");
     wait_fifo(&fifo_log, "FAULT", 1);
     step("link down: FAULT", &mut steps);
 
     lab.set_link("a", "eth0", true).expect("eth0 up");
-    wait_notified(
-        &log,
-        &[
-            "[INSTANCE][VI_1][MASTER]",
-            "master-script",
-            "[GROUP][G][MASTER]",
-            "group-master",
-        ],
-        3,
-        "MASTER notifies",
-    );
+    wait_state_notified(&log, "MASTER", 3, "MASTER notifies");
     wait_fifo(&fifo_log, "MASTER", 3);
     step("link up: BACKUP then MASTER", &mut steps);
 
@@ -309,17 +263,7 @@ fn run(tag: &str, daemon: Daemon) -> Record {
     step("lower-priority advert: MASTER_RX_LOWER_PRI", &mut steps);
 
     assert_eq!(stop(&mut lab, &subject), Some(0));
-    wait_notified(
-        &log,
-        &[
-            "[INSTANCE][VI_1][STOP]",
-            "stop-script",
-            "[GROUP][G][STOP]",
-            "group-stop",
-        ],
-        1,
-        "STOP notifies",
-    );
+    wait_state_notified(&log, "STOP", 1, "STOP notifies");
     step("SIGTERM: STOP", &mut steps);
 
     Record { steps, fifo }
