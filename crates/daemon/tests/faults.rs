@@ -407,9 +407,6 @@ fn unwritable_pid_file_directory_is_refused_like_keepalived() {
 }
 
 #[test]
-#[ignore = "known bug, intermittent: after the interface's address changes the VRRP \
-            runtime sometimes keeps advertising from the deleted source address and the \
-            backup takes over (split brain); run with --ignored"]
 fn changed_interface_address_keeps_one_master_with_the_new_source() {
     if !can_run(false) {
         return;

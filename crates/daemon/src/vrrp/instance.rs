@@ -41,6 +41,9 @@ pub struct Instance {
     /// `vmac_xmit_base`), keepalived `vrrp->ifp` / the sockpool's interface.
     pub xmit: IfRef,
     pub source: IpAddr,
+    /// `mcast_src_ip` / `unicast_src_ip` given: the source never follows the
+    /// interface's addresses (keepalived VRRP_FLAG_SADDR_FROM_CONFIG).
+    pub source_configured: bool,
     /// Multicast group, or `None` when unicast.
     pub group: Option<IpAddr>,
     pub unicast_peers: Vec<UnicastPeer>,
@@ -341,6 +344,7 @@ pub fn build(
         interface: links.interface.clone(),
         xmit: links.xmit.clone(),
         source,
+        source_configured: inst.source_ip.is_some(),
         group,
         unicast_peers,
         unicast_ttl: inst.unicast_ttl,

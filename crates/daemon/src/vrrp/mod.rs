@@ -1203,7 +1203,19 @@ impl VrrpRuntime {
                         ah_sequence,
                         v3_checksum,
                     };
-                    match encode_ipv4(advert, &options) {
+                    let encoded = if advert.source == inst.source {
+                        encode_ipv4(advert, &options)
+                    } else {
+                        // The source moved to another address (on_source_removed).
+                        encode_ipv4(
+                            &Advert {
+                                source: inst.source,
+                                ..advert.clone()
+                            },
+                            &options,
+                        )
+                    };
+                    match encoded {
                         Ok(packet) => {
                             if let Err(e) = socket.send(&packet, destination).await {
                                 warn!("({}) {e}", inst.name);
@@ -1474,6 +1486,7 @@ impl VrrpRuntime {
                 prefix: _,
             } => {
                 self.report_address(ifindex, addr, "removed from");
+                self.on_source_removed(ifindex, addr).await;
                 self.on_address_removed(ifindex, addr).await;
                 self.reinstate_static(ifindex, addr).await;
             }
@@ -1780,6 +1793,66 @@ impl VrrpRuntime {
             })
             .map(|(i, _)| i)
             .collect()
+    }
+
+    /// The address an instance sends from went away. keepalived
+    /// (`netlink_if_address_filter`, RTM_DELADDR) moves the source to another address
+    /// of the interface when it has one, else downs the instance (FAULT) and takes the
+    /// next address that appears. Without this the adverts kept the deleted source:
+    /// the peer then knew its master by an address nobody owns any more. The kernel's
+    /// list is asked rather than the events replayed, since the new address's event
+    /// may come before or after this one.
+    async fn on_source_removed(&mut self, ifindex: u32, addr: IpAddr) {
+        let affected: Vec<usize> = self
+            .instances
+            .iter()
+            .enumerate()
+            .filter(|(_, inst)| {
+                inst.source == addr
+                    && !inst.source_configured
+                    && !inst.awaiting_source
+                    // A unicast source is also the pool socket's bound address.
+                    && !inst.is_unicast()
+                    && (inst.interface.index == ifindex || inst.xmit.index == ifindex)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if affected.is_empty() {
+            return;
+        }
+        let Ok(present) = self.netlink.list_addresses(Some(ifindex)).await else {
+            return;
+        };
+        if present.iter().any(|a| a.address == addr) {
+            return;
+        }
+        for i in affected {
+            let Some(inst) = self.instances.get_mut(i) else {
+                continue;
+            };
+            let replacement = present.iter().map(|a| a.address).find(|candidate| {
+                (match (inst.family, candidate) {
+                    (Family::Ipv4, IpAddr::V4(_)) => true,
+                    (Family::Ipv6, IpAddr::V6(v6)) => v6.is_unicast_link_local(),
+                    _ => false,
+                }) && !inst.addresses.iter().any(|v| v.spec.address == *candidate)
+            });
+            if let Some(new) = replacement {
+                info!(
+                    "({}) source address {addr} removed, now sending from {new}",
+                    inst.name
+                );
+                inst.source = new;
+                continue;
+            }
+            info!(
+                "({}): entering FAULT state (src address {addr} removed)",
+                inst.name
+            );
+            // on_address_added rebuilds the router around the next address.
+            inst.awaiting_source = true;
+            self.feed(i, Input::InterfaceDown).await;
+        }
     }
 
     /// A VIP vanished while we are MASTER: keepalived (`netlink_if_address_filter` →
