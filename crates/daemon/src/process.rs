@@ -219,21 +219,20 @@ impl Drop for PidFile {
 
 /// keepalived `process_running()`: the pid file names a live process other than us.
 pub fn running_pid(path: &Path) -> Option<u32> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let pid: u32 = text.trim().parse().ok()?;
-    if pid == std::process::id() || pid == 0 {
-        return None;
-    }
-    let raw = i32::try_from(pid).ok()?;
+    let pid = u32::try_from(read_pid(path)?).ok()?;
+    (pid != std::process::id() && pid != 0 && is_running(pid)).then_some(pid)
+}
+
+/// Whether `pid` exists and is not a zombie. A zombie exists for kill(0) but runs
+/// nothing: a child killed together with its parent stays one until init reaps it,
+/// which some inits (containers) never do. keepalived would refuse to start then; we
+/// start.
+pub fn is_running(pid: u32) -> bool {
+    let Ok(raw) = i32::try_from(pid) else {
+        return false;
+    };
     // Signal 0 only checks that the process exists.
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None).ok()?;
-    // A zombie exists for kill(0) but runs nothing: a child killed together with its
-    // parent stays one until init reaps it, which some inits (containers) never do.
-    // keepalived would refuse to start then; we start.
-    if is_zombie(pid) {
-        return None;
-    }
-    Some(pid)
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None).is_ok() && !is_zombie(pid)
 }
 
 /// Whether `/proc/PID/stat` shows the process as a zombie (or dead).

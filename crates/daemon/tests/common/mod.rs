@@ -311,11 +311,9 @@ pub fn v3_instance_on(interface: &str, priority: u32, extra: &str) -> String {
     )
 }
 
-/// Whether `pid` runs (a zombie does not count).
+/// Whether `pid` runs (a zombie does not count): the daemon's own check.
 pub fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s.contains(") Z "))
-        .unwrap_or(false)
+    daemon::process::is_running(pid)
 }
 
 /// Resident set size of `pid` in KiB (0 when unknown).
