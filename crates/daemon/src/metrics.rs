@@ -475,6 +475,7 @@ async fn answer(mut stream: TcpStream, commands: &CommandSender) -> std::io::Res
     if !matches!(complete, Ok(Ok(true))) {
         return write_response(
             &mut stream,
+            false,
             "400 Bad Request",
             "text/plain",
             "bad request\n",
@@ -485,9 +486,12 @@ async fn answer(mut stream: TcpStream, commands: &CommandSender) -> std::io::Res
     let mut words = text.lines().next().unwrap_or("").split_whitespace();
     let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
     let path = target.split('?').next().unwrap_or("");
+    // HEAD: the head of the GET response, without its body (RFC 9110 section 9.3.2).
+    let head_only = method == "HEAD";
     if method != "GET" && method != "HEAD" {
         return write_response(
             &mut stream,
+            head_only,
             "405 Method Not Allowed",
             "text/plain",
             "only GET\n",
@@ -495,13 +499,21 @@ async fn answer(mut stream: TcpStream, commands: &CommandSender) -> std::io::Res
         .await;
     }
     if path != "/metrics" {
-        return write_response(&mut stream, "404 Not Found", "text/plain", "try /metrics\n").await;
+        return write_response(
+            &mut stream,
+            head_only,
+            "404 Not Found",
+            "text/plain",
+            "try /metrics\n",
+        )
+        .await;
     }
     let body = match request_snapshot(commands).await {
         Some(snapshot) => render(&snapshot),
         None => {
             return write_response(
                 &mut stream,
+                head_only,
                 "503 Service Unavailable",
                 "text/plain",
                 "stopping\n",
@@ -516,15 +528,16 @@ async fn answer(mut stream: TcpStream, commands: &CommandSender) -> std::io::Res
     });
     match body {
         Ok(body) if wants_openmetrics => {
-            write_response(&mut stream, "200 OK", OPENMETRICS, &body).await
+            write_response(&mut stream, head_only, "200 OK", OPENMETRICS, &body).await
         }
         Ok(body) => {
             let text = to_prometheus_text(&body);
-            write_response(&mut stream, "200 OK", PROMETHEUS_TEXT, &text).await
+            write_response(&mut stream, head_only, "200 OK", PROMETHEUS_TEXT, &text).await
         }
         Err(e) => {
             write_response(
                 &mut stream,
+                head_only,
                 "500 Internal Server Error",
                 "text/plain",
                 &format!("{e}\n"),
@@ -536,6 +549,7 @@ async fn answer(mut stream: TcpStream, commands: &CommandSender) -> std::io::Res
 
 async fn write_response(
     stream: &mut TcpStream,
+    head_only: bool,
     status: &str,
     content_type: &str,
     body: &str,
@@ -545,7 +559,9 @@ async fn write_response(
         body.len()
     );
     stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body.as_bytes()).await?;
+    if !head_only {
+        stream.write_all(body.as_bytes()).await?;
+    }
     stream.shutdown().await
 }
 

@@ -167,6 +167,22 @@ fn metrics_and_status_of_a_running_pair() {
             && openmetrics.ends_with("# EOF\n"),
         "OpenMetrics on request: {openmetrics}"
     );
+    // HEAD: GET's head, no body.
+    let head_only = lab
+        .exec_unchecked(
+            "b",
+            &[
+                "bash",
+                "-c",
+                "exec 3<>/dev/tcp/127.0.0.1/9165 && printf 'HEAD /metrics HTTP/1.1\\r\\n\\r\\n' >&3 && cat <&3",
+            ],
+        )
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    assert!(
+        head_only.starts_with("HTTP/1.1 200 OK") && head_only.ends_with("\r\n\r\n"),
+        "HEAD answers the head only: {head_only}"
+    );
 
     if lab::have_program("promtool") {
         let file = dir.join("scrape.txt");
