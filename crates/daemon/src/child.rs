@@ -10,7 +10,7 @@
 //! start and at each reload) it tells the parent on its standard input, which the
 //! parent made the write end of a pipe (keepalived uses an eventfd for this).
 
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracing::{error, info, warn};
 
 use crate::checker::{CheckerOptions, CheckerRuntime};
@@ -148,6 +148,62 @@ pub fn tell_parent_config_read(options: &DaemonOptions) {
     }
 }
 
+/// The signals every keepalived process takes from outside; the parent forwards them
+/// to its children, which take the same set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControlSignal {
+    /// SIGTERM, SIGINT.
+    Stop,
+    /// SIGHUP.
+    Reload,
+    /// SIGUSR1.
+    DumpData,
+    /// SIGUSR2.
+    DumpStats,
+    /// keepalived's `SIGSTATS_CLEAR`.
+    ClearStats,
+    /// keepalived's `SIGJSON`.
+    DumpJson,
+}
+
+/// The handlers of [`ControlSignal`]s, installed together.
+pub struct ControlSignals {
+    term: Signal,
+    int: Signal,
+    hup: Signal,
+    usr1: Signal,
+    usr2: Signal,
+    json: Signal,
+    stats_clear: Signal,
+}
+
+impl ControlSignals {
+    pub fn install() -> std::io::Result<ControlSignals> {
+        Ok(ControlSignals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+            usr1: signal(SignalKind::user_defined1())?,
+            usr2: signal(SignalKind::user_defined2())?,
+            json: signal(SignalKind::from_raw(SIGJSON))?,
+            stats_clear: signal(SignalKind::from_raw(SIGSTATS_CLEAR))?,
+        })
+    }
+
+    /// The next signal (cancel safe: usable in `select!`).
+    pub async fn recv(&mut self) -> ControlSignal {
+        tokio::select! {
+            _ = self.term.recv() => ControlSignal::Stop,
+            _ = self.int.recv() => ControlSignal::Stop,
+            _ = self.hup.recv() => ControlSignal::Reload,
+            _ = self.usr1.recv() => ControlSignal::DumpData,
+            _ = self.usr2.recv() => ControlSignal::DumpStats,
+            _ = self.stats_clear.recv() => ControlSignal::ClearStats,
+            _ = self.json.recv() => ControlSignal::DumpJson,
+        }
+    }
+}
+
 /// Turns signals into commands for the runtime. The VRRP child takes every signal the
 /// parent forwards; the checker only stop, reload and SIGUSR1 (keepalived sends it
 /// nothing else).
@@ -156,27 +212,23 @@ fn handle_signals(
     role: Role,
     commands: CommandSender,
 ) -> std::io::Result<()> {
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut usr1 = signal(SignalKind::user_defined1())?;
-    let mut usr2 = signal(SignalKind::user_defined2())?;
-    let mut json = signal(SignalKind::from_raw(SIGJSON))?;
-    let mut stats_clear = signal(SignalKind::from_raw(SIGSTATS_CLEAR))?;
+    let mut signals = ControlSignals::install()?;
     let vrrp = role == Role::Vrrp;
     tokio::spawn(async move {
         loop {
-            let command = tokio::select! {
-                _ = term.recv() => Command::Stop,
-                _ = int.recv() => Command::Stop,
-                _ = hup.recv() => match reload(&options).await {
+            let command = match signals.recv().await {
+                ControlSignal::Stop => Command::Stop,
+                ControlSignal::Reload => match reload(&options).await {
                     Some(config) => Command::Reload(Box::new(config)),
                     None => continue,
                 },
-                _ = usr1.recv() => Command::DumpData,
-                _ = usr2.recv(), if vrrp => Command::DumpStats { clear: false },
-                _ = stats_clear.recv(), if vrrp => Command::DumpStats { clear: true },
-                _ = json.recv(), if vrrp => Command::DumpJson,
+                ControlSignal::DumpData => Command::DumpData,
+                ControlSignal::DumpStats if vrrp => Command::DumpStats { clear: false },
+                ControlSignal::ClearStats if vrrp => Command::DumpStats { clear: true },
+                ControlSignal::DumpJson if vrrp => Command::DumpJson,
+                ControlSignal::DumpStats | ControlSignal::ClearStats | ControlSignal::DumpJson => {
+                    continue;
+                }
             };
             let stop = matches!(command, Command::Stop);
             let reloading = matches!(command, Command::Reload(_));

@@ -32,7 +32,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
-use crate::child::{SIGJSON, SIGSTATS_CLEAR};
+use crate::child::{ControlSignal, ControlSignals, SIGJSON, SIGSTATS_CLEAR};
 use crate::daemon::{self, DaemonOptions, Settings, VERSION, exit_code};
 use crate::logging;
 use crate::process::{self, PidFile, Role};
@@ -191,13 +191,8 @@ struct ConfigRead {
 }
 
 struct Signals {
-    term: SignalStream,
-    int: SignalStream,
-    hup: SignalStream,
-    usr1: SignalStream,
-    usr2: SignalStream,
-    json: SignalStream,
-    stats_clear: SignalStream,
+    /// What the parent acts on or forwards.
+    control: ControlSignals,
     chld: SignalStream,
 }
 
@@ -231,13 +226,7 @@ impl<'a> Watchdog<'a> {
         config: config::Config,
     ) -> std::io::Result<Watchdog<'a>> {
         let signals = Signals {
-            term: signal(SignalKind::terminate())?,
-            int: signal(SignalKind::interrupt())?,
-            hup: signal(SignalKind::hangup())?,
-            usr1: signal(SignalKind::user_defined1())?,
-            usr2: signal(SignalKind::user_defined2())?,
-            json: signal(SignalKind::from_raw(SIGJSON))?,
-            stats_clear: signal(SignalKind::from_raw(SIGSTATS_CLEAR))?,
+            control: ControlSignals::install()?,
             chld: signal(SignalKind::child())?,
         };
         let (reads_tx, reads_rx) = unbounded_channel();
@@ -295,21 +284,26 @@ impl<'a> Watchdog<'a> {
                 _ = tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {
                     self.timers();
                 }
-                _ = self.signals.term.recv() => self.terminate = Some(exit_code::OK),
-                _ = self.signals.int.recv() => self.terminate = Some(exit_code::OK),
-                _ = self.signals.hup.recv() => self.reload_signal(),
-                _ = self.signals.usr1.recv() => {
-                    self.forward(Signal::SIGUSR1, &[Role::Vrrp, Role::Checker]);
-                    self.write_parent_data();
-                }
-                _ = self.signals.usr2.recv() => self.forward(Signal::SIGUSR2, &[Role::Vrrp]),
-                _ = self.signals.json.recv() => self.forward_raw(SIGJSON),
-                _ = self.signals.stats_clear.recv() => self.forward_raw(SIGSTATS_CLEAR),
+                control = self.signals.control.recv() => self.control_signal(control),
             }
         }
         let code = self.terminate.unwrap_or(exit_code::OK);
         self.stop_children().await;
         code
+    }
+
+    fn control_signal(&mut self, control: ControlSignal) {
+        match control {
+            ControlSignal::Stop => self.terminate = Some(exit_code::OK),
+            ControlSignal::Reload => self.reload_signal(),
+            ControlSignal::DumpData => {
+                self.forward(Signal::SIGUSR1, &[Role::Vrrp, Role::Checker]);
+                self.write_parent_data();
+            }
+            ControlSignal::DumpStats => self.forward(Signal::SIGUSR2, &[Role::Vrrp]),
+            ControlSignal::DumpJson => self.forward_raw(SIGJSON),
+            ControlSignal::ClearStats => self.forward_raw(SIGSTATS_CLEAR),
+        }
     }
 
     fn slot(&mut self, role: Role) -> Option<&mut Slot> {
