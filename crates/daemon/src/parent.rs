@@ -276,7 +276,7 @@ impl<'a> Watchdog<'a> {
         while self.terminate.is_none() {
             let wake = self.next_wake();
             tokio::select! {
-                _ = self.signals.chld.recv() => self.reap(),
+                _ = self.signals.chld.recv() => self.reap(false),
                 Some(read) = self.reads_rx.recv() => self.config_read(read.pid),
                 Some(FileChanged) = next_change(&mut self.reload_time_changes) => {
                     self.read_reload_time();
@@ -388,12 +388,7 @@ impl<'a> Watchdog<'a> {
 
     /// A child said it has read its configuration (start or reload).
     fn config_read(&mut self, pid: Pid) {
-        let Some(role) = self
-            .slots
-            .iter()
-            .find(|s| s.pid == Some(pid))
-            .map(|s| s.role)
-        else {
+        let Some(role) = self.role_of(pid) else {
             return;
         };
         if self.pending.remove(&role) && self.pending.is_empty() {
@@ -415,8 +410,17 @@ impl<'a> Watchdog<'a> {
         }
     }
 
-    /// Collects every exited child (ours and orphans re-parented to us).
-    fn reap(&mut self) {
+    /// The child running as `pid`, if it is one of ours.
+    fn role_of(&self, pid: Pid) -> Option<Role> {
+        self.slots
+            .iter()
+            .find(|s| s.pid == Some(pid))
+            .map(|s| s.role)
+    }
+
+    /// Collects every exited child (ours and orphans re-parented to us). While
+    /// `stopping`, a dead child is only forgotten: not reported, not restarted.
+    fn reap(&mut self, stopping: bool) {
         loop {
             match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::StillAlive) | Err(_) => return,
@@ -424,30 +428,35 @@ impl<'a> Watchdog<'a> {
                     let Some(pid) = status.pid() else {
                         continue;
                     };
-                    if self.check.as_ref().is_some_and(|c| c.pid == pid) {
+                    if !stopping && self.check.as_ref().is_some_and(|c| c.pid == pid) {
                         self.config_check_done(status);
                         continue;
                     }
-                    let role = self
-                        .slots
-                        .iter()
-                        .find(|s| s.pid == Some(pid))
-                        .map(|s| s.role);
-                    if let Some(role) = role {
-                        self.child_died(role, pid, status);
+                    let Some(role) = self.role_of(pid) else {
+                        continue;
+                    };
+                    self.forget_child(role, pid);
+                    if !stopping {
+                        self.child_died(role, status);
                     }
                 }
             }
         }
     }
 
-    fn child_died(&mut self, role: Role, pid: Pid, status: WaitStatus) {
-        let program = process::syslog_ident(role, None, None);
+    /// Clears `role`'s slot after its process `pid` exited, with the pid file it
+    /// left and the scripts still in its process group.
+    fn forget_child(&mut self, role: Role, pid: Pid) {
         if let Some(slot) = self.slot(role) {
             slot.pid = None;
         }
         process::remove_stale_pid_file(self.settings.pid_paths.of(role), pid.as_raw());
         stop_leftovers(pid);
+    }
+
+    fn child_died(&mut self, role: Role, status: WaitStatus) {
+        let program = process::syslog_ident(role, None, None);
+        let pid = status.pid();
         match status {
             WaitStatus::Exited(_, code) => {
                 if let Some(name) = exit_code::permanent(code) {
@@ -479,7 +488,7 @@ impl<'a> Watchdog<'a> {
             }
             _ => {}
         }
-        self.child_gone(role, Some(pid));
+        self.child_gone(role, pid);
     }
 
     /// keepalived `vrrp_respawn_thread()`: restart, or stop with `-R`.
@@ -783,7 +792,7 @@ impl<'a> Watchdog<'a> {
         let mut deadline = Instant::now() + wait;
         let mut killed = false;
         loop {
-            self.reap_while_stopping();
+            self.reap(true);
             if self.slots.iter().all(|s| s.pid.is_none()) {
                 break;
             }
@@ -807,25 +816,6 @@ impl<'a> Watchdog<'a> {
             tokio::select! {
                 _ = self.signals.chld.recv() => {}
                 _ = tokio::time::sleep_until(deadline) => {}
-            }
-        }
-    }
-
-    fn reap_while_stopping(&mut self) {
-        loop {
-            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::StillAlive) | Err(_) => return,
-                Ok(status) => {
-                    let Some(pid) = status.pid() else {
-                        continue;
-                    };
-                    let paths = self.settings.pid_paths.clone();
-                    for slot in self.slots.iter_mut().filter(|s| s.pid == Some(pid)) {
-                        slot.pid = None;
-                        process::remove_stale_pid_file(paths.of(slot.role), pid.as_raw());
-                        stop_leftovers(pid);
-                    }
-                }
             }
         }
     }
