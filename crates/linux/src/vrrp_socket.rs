@@ -268,20 +268,55 @@ impl ArrivalCounter {
     }
 }
 
-fn kernel_drops(
-    recv: &AsyncFd<Socket>,
-    counter: Option<&ArrivalCounter>,
-    delivered: &AtomicU64,
-) -> KernelDrops {
-    let queue_full = u64::from(sys::socket_drops(recv.get_ref().as_fd()).unwrap_or(0));
-    let filtered = counter.map_or(0, |c| {
-        c.arrivals()
-            .saturating_sub(delivered.load(Ordering::Relaxed))
-            .saturating_sub(queue_full)
-    });
-    KernelDrops {
-        filtered,
-        queue_full,
+/// The receive side of a socket pair: the socket we read (with the kernel
+/// filter, if any) and what accounts for the packets that never reach it.
+#[derive(Debug)]
+struct Receiver {
+    socket: AsyncFd<Socket>,
+    /// Only when there is a filter: without one, nothing is refused.
+    arrivals: Option<ArrivalCounter>,
+    delivered: AtomicU64,
+}
+
+impl Receiver {
+    /// Opens the receive socket with `open(program, receive_buffer)` and, when
+    /// it has a filter, the [`ArrivalCounter`] alike without one.
+    fn open(
+        program: Option<Vec<bpf::Insn>>,
+        receive_buffer: Option<usize>,
+        open: impl Fn(Option<&[bpf::Insn]>, Option<usize>) -> Result<Socket, VrrpSocketError>,
+    ) -> Result<Self, VrrpSocketError> {
+        let socket = open(program.as_deref(), receive_buffer)?;
+        let arrivals = match program {
+            Some(_) => Some(ArrivalCounter::new(open(
+                None,
+                Some(COUNTER_RECEIVE_BUFFER),
+            )?)),
+            None => None,
+        };
+        Ok(Self {
+            socket: sys::register(socket).map_err(setup("register receive socket"))?,
+            arrivals,
+            delivered: AtomicU64::new(0),
+        })
+    }
+
+    /// Counts a packet read from the socket.
+    fn delivered_one(&self) {
+        self.delivered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn drops(&self) -> KernelDrops {
+        let queue_full = u64::from(sys::socket_drops(self.socket.get_ref().as_fd()).unwrap_or(0));
+        let filtered = self.arrivals.as_ref().map_or(0, |c| {
+            c.arrivals()
+                .saturating_sub(self.delivered.load(Ordering::Relaxed))
+                .saturating_sub(queue_full)
+        });
+        KernelDrops {
+            filtered,
+            queue_full,
+        }
     }
 }
 
@@ -289,9 +324,7 @@ fn kernel_drops(
 #[derive(Debug)]
 pub struct VrrpSocketV4 {
     send: AsyncFd<Socket>,
-    recv: AsyncFd<Socket>,
-    arrivals: Option<ArrivalCounter>,
-    delivered: AtomicU64,
+    recv: Receiver,
     multicast: bool,
 }
 
@@ -325,21 +358,13 @@ impl VrrpSocketV4 {
         let program = options
             .kernel_filter
             .then(|| bpf::ipv4_program(&filter_spec(options, multicast, false)));
-        let recv = Self::receive_socket(options, program.as_deref(), options.receive_buffer)?;
-        let arrivals = match &program {
-            Some(_) => Some(ArrivalCounter::new(Self::receive_socket(
-                options,
-                None,
-                Some(COUNTER_RECEIVE_BUFFER),
-            )?)),
-            None => None,
-        };
+        let recv = Receiver::open(program, options.receive_buffer, |program, buffer| {
+            Self::receive_socket(options, program, buffer)
+        })?;
 
         Ok(Self {
             send: sys::register(send).map_err(setup("register send socket"))?,
-            recv: sys::register(recv).map_err(setup("register receive socket"))?,
-            arrivals,
-            delivered: AtomicU64::new(0),
+            recv,
             multicast,
         })
     }
@@ -384,7 +409,7 @@ impl VrrpSocketV4 {
 
     /// What the kernel dropped on this socket's way in since it opened.
     pub fn drops(&self) -> KernelDrops {
-        kernel_drops(&self.recv, self.arrivals.as_ref(), &self.delivered)
+        self.recv.drops()
     }
 
     /// Sends `packet` (IP header included) to `dest`: the group, or one
@@ -411,13 +436,14 @@ impl VrrpSocketV4 {
     pub async fn recv(&self, buf: &mut [u8]) -> Result<ReceivedV4, VrrpSocketError> {
         let len = self
             .recv
+            .socket
             .async_io(tokio::io::Interest::READABLE, |s| {
                 let mut s = s;
                 s.read(buf)
             })
             .await
             .map_err(VrrpSocketError::Receive)?;
-        self.delivered.fetch_add(1, Ordering::Relaxed);
+        self.recv.delivered_one();
         let header = buf
             .get(..len.min(IPV4_MIN_HEADER))
             .filter(|h| h.len() == IPV4_MIN_HEADER);
@@ -439,9 +465,7 @@ impl VrrpSocketV4 {
 #[derive(Debug)]
 pub struct VrrpSocketV6 {
     send: AsyncFd<Socket>,
-    recv: AsyncFd<Socket>,
-    arrivals: Option<ArrivalCounter>,
-    delivered: AtomicU64,
+    recv: Receiver,
     ifindex: u32,
     multicast: bool,
 }
@@ -477,32 +501,13 @@ impl VrrpSocketV6 {
         let program = options
             .kernel_filter
             .then(|| bpf::ipv6_program(&filter_spec(options, multicast, true)));
-        let recv = Self::receive_socket(options, program.as_deref(), options.receive_buffer)?;
-        recv.set_recv_hoplimit_v6(true)
-            .map_err(setup("IPV6_RECVHOPLIMIT"))?;
-        nix::sys::socket::setsockopt(
-            &recv.as_fd(),
-            nix::sys::socket::sockopt::Ipv6RecvPacketInfo,
-            &true,
-        )
-        .map_err(|e| VrrpSocketError::Setup {
-            step: "IPV6_RECVPKTINFO",
-            source: e.into(),
+        let recv = Receiver::open(program, options.receive_buffer, |program, buffer| {
+            Self::receive_socket(options, program, buffer)
         })?;
-        let arrivals = match &program {
-            Some(_) => Some(ArrivalCounter::new(Self::receive_socket(
-                options,
-                None,
-                Some(COUNTER_RECEIVE_BUFFER),
-            )?)),
-            None => None,
-        };
 
         Ok(Self {
             send: sys::register(send).map_err(setup("register send socket"))?,
-            recv: sys::register(recv).map_err(setup("register receive socket"))?,
-            arrivals,
-            delivered: AtomicU64::new(0),
+            recv,
             ifindex,
             multicast,
         })
@@ -546,13 +551,24 @@ impl VrrpSocketV6 {
                     .map_err(setup("bind source"))?;
             }
         }
+        recv.set_recv_hoplimit_v6(true)
+            .map_err(setup("IPV6_RECVHOPLIMIT"))?;
+        nix::sys::socket::setsockopt(
+            &recv.as_fd(),
+            nix::sys::socket::sockopt::Ipv6RecvPacketInfo,
+            &true,
+        )
+        .map_err(|e| VrrpSocketError::Setup {
+            step: "IPV6_RECVPKTINFO",
+            source: e.into(),
+        })?;
         bind_device(&recv, options.interface.as_ref())?;
         Ok(recv)
     }
 
     /// What the kernel dropped on this socket's way in since it opened.
     pub fn drops(&self) -> KernelDrops {
-        kernel_drops(&self.recv, self.arrivals.as_ref(), &self.delivered)
+        self.recv.drops()
     }
 
     /// Sends the VRRP `payload` (checksum field may be zero: the kernel fills
@@ -610,6 +626,7 @@ impl VrrpSocketV6 {
     pub async fn recv(&self, buf: &mut [u8]) -> Result<ReceivedV6, VrrpSocketError> {
         let mut cmsg_space = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
         self.recv
+            .socket
             .async_io(tokio::io::Interest::READABLE, |s| {
                 let mut iov = [IoSliceMut::new(buf)];
                 let msg = nix::sys::socket::recvmsg::<SockaddrIn6>(
@@ -643,9 +660,7 @@ impl VrrpSocketV6 {
             })
             .await
             .map_err(VrrpSocketError::Receive)
-            .inspect(|_| {
-                self.delivered.fetch_add(1, Ordering::Relaxed);
-            })
+            .inspect(|_| self.recv.delivered_one())
     }
 }
 
