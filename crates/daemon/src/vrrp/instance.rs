@@ -4,13 +4,13 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use config::model::vrrp::{AuthType, Broadcast, InitialState, IpAddress, VrrpInstance};
+use config::model::vrrp::{AuthType, Broadcast, InitialState, IpAddress, TrackRef, VrrpInstance};
 use config::model::{Config, GlobalConfig};
 use linux::addr::AddressSpec;
 use linux::{IfRef, MacAddr};
 use vrrp::advert::Version;
 use vrrp::packet::{Auth, Family, UnicastPeer, VRRP_AUTH_DATA_LEN, WireState};
-use vrrp::router::{GarpConfig, RouterConfig};
+use vrrp::router::{GarpConfig, RouterConfig, TrackerConfig, TrackerId, TrackerStatus};
 
 use super::RunError;
 
@@ -386,6 +386,36 @@ pub fn group_v6(group: Option<IpAddr>) -> Ipv6Addr {
         Some(IpAddr::V6(g)) => g,
         _ => vrrp::packet::VRRP_MCAST_GROUP6,
     }
+}
+
+/// Adds the trackers of one kind of `track_*` reference to an instance's: its own
+/// references, then its sync group's (keepalived `sync_group_tracking_init()`), each
+/// tracked object once. `resolve` gives a reference's tracker id, current status and
+/// the key the instance records it by, or `None` to skip it (unknown object).
+/// Returns the keys of the trackers added.
+pub fn add_trackers<K>(
+    trackers: &mut Vec<TrackerConfig>,
+    own: &[TrackRef],
+    group: &[TrackRef],
+    mut resolve: impl FnMut(&TrackRef) -> Option<(TrackerId, TrackerStatus, K)>,
+) -> Vec<K> {
+    let mut keys = Vec::new();
+    for tracked in own.iter().chain(group) {
+        let Some((id, initial, key)) = resolve(tracked) else {
+            continue;
+        };
+        if trackers.iter().any(|t| t.id == id) {
+            continue;
+        }
+        trackers.push(TrackerConfig {
+            id,
+            weight: tracked.weight,
+            reverse: tracked.reverse,
+            initial,
+        });
+        keys.push(key);
+    }
+    keys
 }
 
 #[cfg(test)]

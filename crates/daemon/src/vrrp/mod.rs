@@ -359,17 +359,15 @@ impl VrrpRuntime {
         .collect();
 
         // vrrp_script checkers first: instances start with their initial status.
-        let script_initial = runtime
+        runtime.script_up = runtime
             .checkers
             .start(&config.vrrp.scripts, &runtime.events_tx);
-        runtime.script_up = script_initial.clone();
         runtime.process_up =
             trackproc::start(&config.vrrp.track_processes, runtime.events_tx.clone());
         runtime.alerts = crate::alert::Alerter::start(config, runtime.options.log_detail);
         runtime.reloads.track_processes = config.vrrp.track_processes.clone();
         // track_file: initialise, read, watch.
         runtime.file_values = runtime.track_files.start(config, &runtime.events_tx);
-        let file_values = runtime.file_values.clone();
         runtime.links_down = host
             .links
             .iter()
@@ -380,10 +378,7 @@ impl VrrpRuntime {
         // Instances and their routers, by configuration name.
         let mut routers: HashMap<String, (usize, Router)> = HashMap::new();
         for inst in &config.vrrp.instances {
-            match runtime
-                .build_instance(inst, config, &mut host, &script_initial, &file_values)
-                .await
-            {
+            match runtime.build_instance(inst, config, &mut host).await {
                 Ok((mut instance, router)) => {
                     let mtu = host
                         .links
@@ -584,8 +579,6 @@ impl VrrpRuntime {
         inst: &config::model::vrrp::VrrpInstance,
         config: &config::Config,
         host: &mut HostInterfaces,
-        script_initial: &[bool],
-        file_values: &[i64],
     ) -> Result<(Instance, Router), RunError> {
         let fail = |reason: String| RunError::Instance {
             name: inst.name.clone(),
@@ -639,87 +632,71 @@ impl VrrpRuntime {
             .sync_group
             .as_ref()
             .and_then(|name| config.vrrp.sync_groups.iter().find(|g| &g.name == name));
-        let group_scripts = group.map(|g| g.track_scripts.as_slice()).unwrap_or(&[]);
-        let group_files = group.map(|g| g.track_files.as_slice()).unwrap_or(&[]);
-        let group_interfaces = group.map(|g| g.track_interfaces.as_slice()).unwrap_or(&[]);
-        for tracked in inst.track_scripts.iter().chain(group_scripts) {
-            let Some(index) = config
-                .vrrp
-                .scripts
-                .iter()
-                .position(|s| s.name == tracked.name)
-            else {
-                continue;
+        let group_refs =
+            |pick: fn(&config::model::vrrp::SyncGroup) -> &[config::model::vrrp::TrackRef]| {
+                group.map(pick).unwrap_or(&[])
             };
-            let id = u32::try_from(index).unwrap_or(u32::MAX);
-            if trackers
-                .iter()
-                .any(|t: &TrackerConfig| t.id == TrackerId(id))
-            {
-                continue;
-            }
-            let up = script_initial.get(index).copied().unwrap_or(true);
-            trackers.push(TrackerConfig {
-                id: TrackerId(id),
-                weight: tracked.weight,
-                reverse: tracked.reverse,
-                initial: if up {
-                    TrackerStatus::Up
-                } else {
-                    TrackerStatus::Down
-                },
-            });
-            instance.tracked_scripts.push(index);
-        }
-        for tracked in inst.track_files.iter().chain(group_files) {
-            let Some(index) = config
-                .vrrp
-                .track_files
-                .iter()
-                .position(|f| f.name == tracked.name)
-            else {
-                continue;
-            };
-            let id = TrackerId(instance::FILE_TRACKER | u32::try_from(index).unwrap_or(0));
-            if trackers.iter().any(|t: &TrackerConfig| t.id == id) {
-                continue;
-            }
-            trackers.push(TrackerConfig {
-                id,
-                weight: tracked.weight,
-                reverse: tracked.reverse,
-                initial: TrackerStatus::Value(file_values.get(index).copied().unwrap_or(0)),
-            });
-            instance.tracked_files.push(index);
-        }
-        for tracked in inst.track_interfaces.iter().chain(group_interfaces) {
-            let Some(link) = host.links.iter().find(|l| l.name == tracked.name) else {
-                warn!(
-                    "({}) tracked interface {} does not exist - ignored",
-                    inst.name, tracked.name
-                );
-                continue;
-            };
-            let id = TrackerId(instance::INTERFACE_TRACKER | link.index);
-            if trackers.iter().any(|t: &TrackerConfig| t.id == id) {
-                continue;
-            }
-            trackers.push(TrackerConfig {
-                id,
-                weight: tracked.weight,
-                reverse: tracked.reverse,
-                initial: if link.is_up() && link.is_running() {
-                    TrackerStatus::Up
-                } else {
-                    TrackerStatus::Down
-                },
-            });
-            instance.tracked_links.push(link.index);
-        }
-        for (tracker, index) in trackproc::trackers_of(inst, config, &self.process_up) {
-            trackers.push(tracker);
-            instance.tracked_processes.push(index);
-        }
+        instance.tracked_scripts = instance::add_trackers(
+            &mut trackers,
+            &inst.track_scripts,
+            group_refs(|g| &g.track_scripts),
+            |tracked| {
+                let index = config
+                    .vrrp
+                    .scripts
+                    .iter()
+                    .position(|s| s.name == tracked.name)?;
+                let up = self.script_up.get(index).copied().unwrap_or(true);
+                let id = TrackerId(u32::try_from(index).unwrap_or(u32::MAX));
+                Some((id, status_of(up), index))
+            },
+        );
+        instance.tracked_files = instance::add_trackers(
+            &mut trackers,
+            &inst.track_files,
+            group_refs(|g| &g.track_files),
+            |tracked| {
+                let index = config
+                    .vrrp
+                    .track_files
+                    .iter()
+                    .position(|f| f.name == tracked.name)?;
+                let id = TrackerId(instance::FILE_TRACKER | u32::try_from(index).unwrap_or(0));
+                let value = self.file_values.get(index).copied().unwrap_or(0);
+                Some((id, TrackerStatus::Value(value), index))
+            },
+        );
+        instance.tracked_links = instance::add_trackers(
+            &mut trackers,
+            &inst.track_interfaces,
+            group_refs(|g| &g.track_interfaces),
+            |tracked| {
+                let Some(link) = host.links.iter().find(|l| l.name == tracked.name) else {
+                    warn!(
+                        "({}) tracked interface {} does not exist - ignored",
+                        inst.name, tracked.name
+                    );
+                    return None;
+                };
+                let id = TrackerId(instance::INTERFACE_TRACKER | link.index);
+                Some((id, status_of(link.is_up() && link.is_running()), link.index))
+            },
+        );
+        instance.tracked_processes = instance::add_trackers(
+            &mut trackers,
+            &inst.track_processes,
+            group_refs(|g| &g.track_processes),
+            |tracked| {
+                let index = config
+                    .vrrp
+                    .track_processes
+                    .iter()
+                    .position(|p| p.name == tracked.name)?;
+                let id = TrackerId(trackproc::PROCESS_TRACKER | u32::try_from(index).unwrap_or(0));
+                let up = self.process_up.get(index).copied().unwrap_or(false);
+                Some((id, status_of(up), index))
+            },
+        );
         let up = [links.interface.index, links.xmit.index].iter().all(|ix| {
             host.links
                 .iter()

@@ -369,20 +369,16 @@ impl VrrpRuntime {
         let (script_up, scripts_stable) =
             self.checkers
                 .reload(&config.vrrp.scripts, &self.script_up, &self.events_tx);
-        self.script_up = script_up.clone();
+        self.script_up = script_up;
         let files_stable = self.track_files.unchanged(&config.vrrp.track_files);
         if !files_stable {
             self.file_values = self.track_files.start(config, &self.events_tx);
         }
-        let file_values = self.file_values.clone();
 
         // Build every instance of the new configuration.
         let mut entries = Vec::with_capacity(config.vrrp.instances.len());
         for inst in &config.vrrp.instances {
-            let built = match self
-                .build_instance(inst, config, &mut host, &script_up, &file_values)
-                .await
-            {
+            let built = match self.build_instance(inst, config, &mut host).await {
                 Ok(built) => Some(built),
                 Err(e) => {
                     error!("{e} - cannot apply the new configuration of this instance");

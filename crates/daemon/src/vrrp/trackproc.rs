@@ -27,7 +27,7 @@ use linux::proc_events::{ProcEvent, ProcEventSocket, ProcEventsError};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::time::Instant;
 use tracing::{info, warn};
-use vrrp::router::{TrackerConfig, TrackerId, TrackerStatus};
+use vrrp::router::TrackerId;
 
 use super::net::NetEvent;
 
@@ -492,50 +492,6 @@ pub fn start(configs: &[TrackProcess], events: UnboundedSender<NetEvent>) -> Vec
         }
     });
     initial
-}
-
-/// The `track_process` trackers of an instance (its own, then its sync group's),
-/// with the processes' current statuses; also the process indices it tracks.
-pub fn trackers_of(
-    inst: &config::model::vrrp::VrrpInstance,
-    config: &config::Config,
-    process_up: &[bool],
-) -> Vec<(TrackerConfig, usize)> {
-    let group = inst
-        .sync_group
-        .as_ref()
-        .and_then(|name| config.vrrp.sync_groups.iter().find(|g| &g.name == name));
-    let group_refs = group.map(|g| g.track_processes.as_slice()).unwrap_or(&[]);
-    let mut out: Vec<(TrackerConfig, usize)> = Vec::new();
-    for tracked in inst.track_processes.iter().chain(group_refs) {
-        let Some(index) = config
-            .vrrp
-            .track_processes
-            .iter()
-            .position(|p| p.name == tracked.name)
-        else {
-            continue;
-        };
-        let id = TrackerId(PROCESS_TRACKER | u32::try_from(index).unwrap_or(0));
-        if out.iter().any(|(t, _)| t.id == id) {
-            continue;
-        }
-        let up = process_up.get(index).copied().unwrap_or(false);
-        out.push((
-            TrackerConfig {
-                id,
-                weight: tracked.weight,
-                reverse: tracked.reverse,
-                initial: if up {
-                    TrackerStatus::Up
-                } else {
-                    TrackerStatus::Down
-                },
-            },
-            index,
-        ));
-    }
-    out
 }
 
 #[cfg(test)]
