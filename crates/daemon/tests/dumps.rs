@@ -470,13 +470,44 @@ fn data_file_uses_instance_name() {
 /// daemon keeps running with its VIPs.
 #[test]
 fn unwritable_tmpdir_is_logged_not_fatal() {
-    if !can_run(false) || !lab::have_program("unshare") {
+    // Root ignores directory permissions: a read-only bind mount in a private mount
+    // namespace is what makes the directory unwritable for it.
+    dumps_fail_in(
+        "dmpr",
+        "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\"",
+        "Read-only file system",
+        &[],
+    );
+}
+
+/// A TMPDIR on a tiny tmpfs filled to the last byte (disk full): as with a read-only
+/// one, each dump is an error in the log (no truncated file left behind) and the
+/// daemon keeps running with its VIPs.
+#[test]
+fn full_tmpdir_is_logged_not_fatal() {
+    // `head` stops at ENOSPC (its failure is the point); nr_inodes leaves room for
+    // the filler only, so neither data nor a new file fits.
+    dumps_fail_in(
+        "dmpf",
+        "mount -t tmpfs -o size=16k,nr_inodes=3 tmpfs \"$1\" && { head -c 1M /dev/zero > \"$1/filler\" 2>/dev/null; true; }",
+        "No space left on device",
+        &["filler"],
+    );
+}
+
+/// Starts our daemon with TMPDIR set to a directory `prepare` (a shell snippet, the
+/// directory in `$1`) made unusable in a private mount namespace, sends DATA, STATS
+/// and JSON, and checks that each is logged as failing with `error` while the daemon
+/// runs on with its VIP, and that the directory still holds only `held` (no partial
+/// file left behind).
+fn dumps_fail_in(tag: &str, prepare: &str, error: &str, held: &[&str]) {
+    if !can_run(false) || !lab::have_program("unshare") || !lab::have_program("nsenter") {
         return;
     }
-    let mut lab = Lab::new("dmpr", 1).expect("lab");
+    let mut lab = Lab::new(tag, 1).expect("lab");
     lab.add_node("a", &[&["192.0.2.11/24"]]).expect("node a");
     let dir = lab.node("a").expect("node").dir.clone();
-    let tmp = dir.join("ro");
+    let tmp = dir.join("tmp");
     std::fs::create_dir_all(&tmp).expect("dir");
     let conf = dir.join("keepalived.conf");
     std::fs::write(&conf, CONFIG).expect("config");
@@ -485,10 +516,7 @@ fn unwritable_tmpdir_is_logged_not_fatal() {
     let conf = conf.display().to_string();
     let pid = dir.join("keepalived.pid").display().to_string();
     let vrrp_pid = dir.join("vrrp.pid").display().to_string();
-    // Root ignores directory permissions: a read-only bind mount in a private mount
-    // namespace is what makes the directory unwritable for it.
-    let script =
-        "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && shift && exec \"$@\"";
+    let script = format!("{prepare} && shift && exec \"$@\"");
     let argv = [
         "unshare",
         "-m",
@@ -496,7 +524,7 @@ fn unwritable_tmpdir_is_logged_not_fatal() {
         "private",
         "sh",
         "-c",
-        script,
+        &script,
         "sh",
         &tmp_text,
         "env",
@@ -512,7 +540,9 @@ fn unwritable_tmpdir_is_logged_not_fatal() {
         &vrrp_pid,
     ];
     let index = lab.spawn("a", "daemon.log", &argv).expect("spawn");
-    wait_vip(&lab, "a", "eth0", "192.0.2.100/24", Duration::from_secs(10)).expect("MASTER");
+    let log = |lab: &mut Lab| lab.process(index).map(|p| p.log_text()).unwrap_or_default();
+    wait_vip(&lab, "a", "eth0", "192.0.2.100/24", Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("{e}\n{}", log(&mut lab)));
     for name in ["DATA", "STATS", "JSON"] {
         let number = signum(Daemon::Ours, name);
         lab.process(index)
@@ -525,21 +555,42 @@ fn unwritable_tmpdir_is_logged_not_fatal() {
         Duration::from_secs(10),
         POLL,
         || {
-            let log = lab.process(index).map(|p| p.log_text()).unwrap_or_default();
-            (log.matches("Can't write dump file").count() >= 3).then_some(())
+            let failures = log(&mut lab)
+                .lines()
+                .filter(|l| l.contains("Can't write dump file") && l.contains(error))
+                .count();
+            (failures >= 3).then_some(())
         },
     )
-    .unwrap_or_else(|e| {
-        let log = lab.process(index).map(|p| p.log_text()).unwrap_or_default();
-        panic!("{e}\n{log}")
-    });
+    .unwrap_or_else(|e| panic!("{e}\n{}", log(&mut lab)));
+    let text = log(&mut lab);
+    assert!(!text.contains("panicked"), "{text}");
     assert!(
         !lab.process(index).expect("process").has_exited(),
-        "the daemon keeps running"
+        "the daemon keeps running\n{text}"
     );
     assert!(
         has_vip(&lab, "a", "eth0", "192.0.2.100/24"),
-        "and keeps its VIP"
+        "and keeps its VIP\n{text}"
     );
-    assert!(file_names(&tmp).is_empty(), "nothing written");
+    // Still a working daemon: it answers the next signal (and still cannot write).
+    lab.process(index)
+        .expect("process")
+        .signal(signum(Daemon::Ours, "DATA"))
+        .expect("signal");
+    wait_for("a fourth dump error", Duration::from_secs(10), POLL, || {
+        (log(&mut lab).matches("Can't write dump file").count() >= 4).then_some(())
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", log(&mut lab)));
+    // The mount is private to the daemon's mount namespace: list it from there.
+    let pid = lab.process(index).expect("process").pid().to_string();
+    let listing = std::process::Command::new("nsenter")
+        .args(["-t", &pid, "-m", "ls", "-A", &tmp_text])
+        .output()
+        .expect("nsenter");
+    assert!(listing.status.success(), "{listing:?}");
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert_eq!(listing.split_whitespace().collect::<Vec<_>>(), held);
+    // And outside it, the directory stays untouched.
+    assert!(file_names(&tmp).is_empty(), "written outside the mount");
 }

@@ -6,10 +6,12 @@
 //! hand (`vrrp_ours::deleted_vip_comes_back_and_interface_down_means_fault`), split
 //! brain healing with GARPs (`vrrp_ours::split_brain_heals_to_one_master`), a VMAC
 //! deleted by hand (`vrrp_ours::vmac_deleted_by_hand_is_recreated...`), SIGKILL of the
-//! VRRP child (`process::killed_vrrp_child_is_restarted...`), a hanging tracking
-//! script (`tracking::bad_tracker_input_is_reported...`), a reload with a broken
+//! VRRP child (`process::killed_vrrp_child_is_restarted...`), a reload with a broken
 //! configuration (`process::reload_with_a_broken_config_keeps_the_running_one`), an
-//! unwritable TMPDIR for dumps (`dumps::unwritable_tmpdir_is_logged_not_fatal`).
+//! unwritable or full TMPDIR for dumps (`dumps::unwritable_tmpdir_is_logged_not_fatal`,
+//! `dumps::full_tmpdir_is_logged_not_fatal`), SIGKILL of the checker child
+//! (`process::killed_checker_child_is_restarted_and_vrrp_is_untouched`). The whole
+//! matrix: docs/fault-matrix.md.
 //!
 //! VRRPv3 with advert_int 0.5 s: Master_Down_Interval of the priority-100 backup is
 //! 1.805 s.
@@ -260,6 +262,76 @@ vrrp_script chatty {{
 }
 
 #[test]
+fn a_hanging_tracking_script_is_timed_out_killed_and_recovers() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("fhang");
+    let dir = lab.node("a").expect("a").dir.clone();
+    let leftover = unique_sleep(2);
+    let _cleanup = Leftovers(leftover.clone());
+    let runs = dir.join("runs");
+    let check = dir.join("check.sh");
+    // Replaced by rename, never rewritten in place (a shell may be reading it).
+    let swap_in = |body: &str| {
+        let next = dir.join("check.next");
+        script(&next, body);
+        std::fs::rename(&next, &check).expect("swap the script");
+    };
+    swap_in("exit 0");
+    let config_a = format!(
+        "global_defs {{
+    enable_script_security
+    script_user root
+}}
+vrrp_script check {{
+    script {}
+    interval 1
+    timeout 1
+}}
+{}",
+        check.display(),
+        config(150, "    track_script {\n        check\n    }")
+    );
+    let a = start(&mut lab, "a", Daemon::Ours, &config_a);
+    let b = start(&mut lab, "b", Daemon::Ours, &config(100, ""));
+    assert_one_master(&lab, "a", "b", "the script succeeds", &[&a, &b]);
+
+    // The script hangs (in a child of the shell, as a stuck command would): each run
+    // is timed out, counted as a failure and killed with its child.
+    swap_in(&format!(
+        "echo run >> {}\nsleep {leftover}\nexit 0",
+        runs.display()
+    ));
+    wait_log(&mut lab, &a, "VRRP_Script(check) failed (timed out)", WAIT)
+        .unwrap_or_else(|e| panic!("{e}\n{}", a.log_text()));
+    wait_log(&mut lab, &a, "(VI_1) Entering FAULT STATE", WAIT).expect("a FAULT");
+    assert_one_master(&lab, "b", "a", "the script hangs", &[&a, &b]);
+    wait_for("three hanging runs", WAIT, common::POLL, || {
+        let text = std::fs::read_to_string(&runs).unwrap_or_default();
+        (text.lines().count() >= 3).then_some(())
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", a.log_text()));
+    // Runs do not pile up: at most the current run's sleep is alive.
+    let hanging = pids_with_arg(&leftover).len();
+    assert!(hanging <= 1, "{hanging} hanging runs left alive");
+
+    // The script is fixed: a leaves FAULT and preempts b.
+    swap_in("exit 0");
+    assert_one_master(&lab, "a", "b", "the script succeeds again", &[&a, &b]);
+    assert!(
+        a.log_text().contains("VRRP_Script(check) succeeded"),
+        "{}",
+        a.log_text()
+    );
+    wait_for("no hanging run left", WAIT, common::POLL, || {
+        pids_with_arg(&leftover).is_empty().then_some(())
+    })
+    .expect("the last hanging run was killed");
+    no_panic(&[&a, &b]);
+}
+
+#[test]
 fn reload_storm_keeps_the_master() {
     if !can_run(false) {
         return;
@@ -296,6 +368,104 @@ fn reload_storm_keeps_the_master() {
     })
     .expect("the daemon still reloads");
     no_panic(&[&a, &b]);
+}
+
+/// SIGHUP to `pid` every `every` until the returned guard drops; counts the signals.
+struct HupStream {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<u32>>,
+}
+
+impl HupStream {
+    fn start(pid: u32, every: Duration) -> HupStream {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut sent = 0;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) && alive(pid) {
+                kill("-HUP", pid);
+                sent += 1;
+                std::thread::sleep(every);
+            }
+            sent
+        });
+        HupStream {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the stream; the number of signals sent.
+    fn finish(mut self) -> u32 {
+        self.halt()
+    }
+
+    fn halt(&mut self) -> u32 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for HupStream {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+#[test]
+fn reloads_during_a_failover_and_back_keep_one_master() {
+    if !can_run(false) {
+        return;
+    }
+    let (mut lab, a, b) = master_and_backup("frfo", "");
+    let parent_b = lab.process(b.index).expect("b").pid();
+    // b reloads every 100 ms through both failovers: while it waits out
+    // Master_Down_Interval after a's crash, while it takes over, and while a preempts
+    // it back.
+    let reloads = HupStream::start(parent_b, Duration::from_millis(100));
+    common::crash(&mut lab, &a);
+    let crashed = Instant::now();
+    // A reload must not restart the Master_Down timer (a reload every 100 ms would
+    // postpone the takeover for ever): b takes over within a few intervals.
+    let takeover = wait_vip(&lab, "b", "eth0", VIP, WAIT).unwrap_or_else(|e| {
+        panic!(
+            "{e}: no takeover {:?} after the crash\n{}",
+            crashed.elapsed(),
+            b.log_text()
+        )
+    });
+    println!(
+        "MEASURED takeover under reloads every 100 ms: {:.3} s (Master_Down_Interval 1.805 s)",
+        takeover.as_secs_f64()
+    );
+    // a restarts (the crash left its VIP on its interface; the new daemon starts as
+    // BACKUP and clears it) and preempts b, still reloading.
+    let a2 = start(&mut lab, "a", Daemon::Ours, &config(150, ""));
+    assert_one_master(&lab, "a", "b", "a back during reloads of b", &[&a2, &b]);
+    let sent = reloads.finish();
+    assert!(alive(parent_b), "b's parent died\n{}", b.log_text());
+    let log_b = b.log_text();
+    let reloaded = log_b.matches("Reloading").count();
+    println!("{sent} SIGHUPs sent to b, {reloaded} reloads logged");
+    assert!(reloaded >= 5, "{log_b}");
+    // One takeover and one hand-back: the reloads added no extra transitions.
+    assert_eq!(
+        log_b.matches("(VI_1) Entering MASTER STATE").count(),
+        1,
+        "{log_b}"
+    );
+    let taken = log_b.find("(VI_1) Entering MASTER STATE").unwrap_or(0);
+    assert!(
+        log_b[taken..].contains("(VI_1) Entering BACKUP STATE"),
+        "{log_b}"
+    );
+    // Still reloadable and settled afterwards.
+    kill("-HUP", parent_b);
+    assert_one_master(&lab, "a", "b", "after the last reload", &[&a2, &b]);
+    no_panic(&[&a, &a2, &b]);
 }
 
 #[test]

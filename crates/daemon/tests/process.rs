@@ -201,6 +201,70 @@ fn killed_vrrp_child_is_restarted_and_the_peer_takes_over_at_most_once() {
     assert_eq!(read_pid(&a.pid_file()), Some(parent), "the parent stays");
 }
 
+/// SIGKILL of the checker child: the parent restarts it and the VRRP side does not
+/// notice. This host has no ip_vs, so the checker runs idle (`--all` without virtual
+/// servers: a checker child with real servers exits FATAL here); the IPVS table after
+/// a checker restart is the ip_vs guest suite's part (`checker_vm.rs`).
+#[test]
+fn killed_checker_child_is_restarted_and_vrrp_is_untouched() {
+    if !can_run(false) {
+        return;
+    }
+    let mut lab = pair("pkchk");
+    let a = start_ours(&mut lab, "a", &config(150), &[], &["--all"]);
+    let b = start(&mut lab, "b", Daemon::Ours, &config(100));
+    wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a is MASTER");
+    wait_log(&mut lab, &b, "(VI_1) Entering BACKUP STATE (init)", WAIT).expect("b BACKUP");
+    let parent = lab.process(a.index).expect("a").pid();
+    let vrrp = wait_child_pid(&a.vrrp_pid_file(), parent, None);
+    let checker = wait_child_pid(&checker_pid_file(&a), parent, None);
+
+    let kill = std::process::Command::new("kill")
+        .args(["-9", &checker.to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let restarted = wait_child_pid(&checker_pid_file(&a), parent, Some(checker));
+    wait_log(
+        &mut lab,
+        &a,
+        &format!("Healthcheck child process({checker}) died: Respawning"),
+        WAIT,
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", a.log_text()));
+    let log_a = a.log_text();
+    assert!(
+        log_a.contains(&format!(
+            "Starting Healthcheck child process, pid={restarted}"
+        )),
+        "{log_a}"
+    );
+    // The VRRP child is the same process, still MASTER, never re-elected; b never
+    // took over.
+    assert_eq!(read_pid(&a.vrrp_pid_file()), Some(vrrp), "{log_a}");
+    assert!(alive(vrrp), "{log_a}");
+    assert_eq!(read_pid(&a.pid_file()), Some(parent), "the parent stays");
+    assert!(has_vip(&lab, "a", "eth0", VIP), "{log_a}");
+    assert_eq!(
+        log_a.matches("(VI_1) Entering MASTER STATE").count(),
+        1,
+        "{log_a}"
+    );
+    assert!(!log_a.contains("VRRP child process("), "{log_a}");
+    let log_b = b.log_text();
+    assert!(!log_b.contains("Entering MASTER STATE"), "{log_b}");
+    assert!(!has_vip(&lab, "b", "eth0", VIP), "{log_b}");
+    // The new checker answers the parent as the old one did: a reload reaches it.
+    lab.process(a.index).expect("a").signal(1).expect("SIGHUP");
+    wait_log(&mut lab, &a, "Reloading", WAIT).expect("reload");
+    assert!(
+        alive(restarted),
+        "the restarted checker died\n{}",
+        a.log_text()
+    );
+    assert!(!a.log_text().contains("panicked"), "{}", a.log_text());
+}
+
 #[test]
 fn dont_respawn_makes_the_parent_exit_when_the_child_dies() {
     if !can_run(false) {
