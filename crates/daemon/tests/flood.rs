@@ -15,7 +15,7 @@
 
 mod common;
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,7 @@ use common::{Daemon, Running, can_run, crash, has_vip, start, wait_log, wait_vip
 use lab::Lab;
 use lab::flood::{Bait, Flood, FloodSpec, Kind};
 use vrrp::advert::Version;
-use vrrp::packet::{Auth, VRRP_MCAST_GROUP4};
+use vrrp::packet::{Auth, VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6};
 
 /// Packets per second of the test floods: thousands of times the adverts' rate.
 const FLOOD_RATE: u32 = 20_000;
@@ -40,10 +40,13 @@ const MAX_RSS_KIB: u64 = 200 * 1024;
 const POOL_112: &str = "eth0 IPv4 proto 112 224.0.0.18";
 
 const ATTACKER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 66);
+/// The attacker's forged IPv6 source: link-local, as a VRRPv3 router's would be.
+const ATTACKER6: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x66);
 
 static ONE_FLOOD_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// Instances PLAIN (v2, no auth, VRID 51), V3 (VRID 52), PASS (54) and AH (55).
+/// Instances PLAIN (v2, no auth, VRID 51), V3 (VRID 52), PASS (54), AH (55) and V6
+/// (VRRPv3 over IPv6, VRID 53).
 fn config(priority: u32) -> String {
     let instance = |name: &str, vrid: u32, body: &str, vip: &str| {
         format!(
@@ -75,14 +78,16 @@ fn config(priority: u32) -> String {
         "    authentication {\n        auth_type AH\n        auth_pass secret2\n    }\n",
         "192.0.2.103/24",
     );
+    text += &instance("V6", 53, "    version 3\n", "2001:db8::100/64");
     text
 }
 
-const VIPS: [&str; 4] = [
+const VIPS: [&str; 5] = [
     "192.0.2.100/24",
     "192.0.2.101/24",
     "192.0.2.102/24",
     "192.0.2.103/24",
+    "2001:db8::100/64",
 ];
 
 struct Segment {
@@ -100,7 +105,7 @@ fn segment(tag: &str, daemon: Daemon) -> Segment {
     for vip in VIPS {
         wait_vip(&lab, "a", "eth0", vip, WAIT).expect("a becomes MASTER");
     }
-    for name in ["PLAIN", "V3", "PASS", "AH"] {
+    for name in ["PLAIN", "V3", "PASS", "AH", "V6"] {
         wait_log(
             &mut lab,
             &b,
@@ -112,20 +117,39 @@ fn segment(tag: &str, daemon: Daemon) -> Segment {
     Segment { lab, a, b }
 }
 
+/// An IPv4 flood from c against `vrid` (whose VIP is 192.0.2.100 + vrid - 51).
 fn flood(segment: &Segment, version: Version, vrid: u8, kinds: &[Kind]) -> Flood {
+    let vip = Ipv4Addr::new(192, 0, 2, 100 + (vrid - 51).min(3));
+    flood_from(
+        segment,
+        (ATTACKER.into(), VRRP_MCAST_GROUP4.into(), vip.into()),
+        version,
+        vrid,
+        kinds,
+    )
+}
+
+/// A flood from c: (source, destination, the VIP the bait claims).
+fn flood_from(
+    segment: &Segment,
+    (source, destination, vip): (IpAddr, IpAddr, IpAddr),
+    version: Version,
+    vrid: u8,
+    kinds: &[Kind],
+) -> Flood {
     let netns = segment.lab.node("c").expect("node c").netns.clone();
     Flood::start(&FloodSpec {
         netns,
         ifname: "eth0".into(),
-        source: ATTACKER,
-        destination: VRRP_MCAST_GROUP4,
+        source,
+        destination,
         kinds: kinds.to_vec(),
         bait: Bait {
             version,
             vrid,
             priorities: vec![0, 254],
             interval_cs: 100,
-            addresses: vec![Ipv4Addr::new(192, 0, 2, 100 + (vrid - 51).min(3))],
+            addresses: vec![vip],
             auth: Auth::None,
         },
         rate: Some(FLOOD_RATE),
@@ -323,5 +347,47 @@ fn unauthenticated_flood_against_ah_moves_nothing() {
     assert!(report.sent > 0, "AH flood: nothing sent");
     let log = segment.b.log_text();
     assert!(log.contains("(AH) bad advert from 192.0.2.66"), "{log}");
+    no_panic(&segment.b);
+}
+
+/// VRRPv3 over IPv6: the malformed kinds (hop limit 64, bad checksum, truncated,
+/// version, type, address count, unknown VRID, junk) to ff02::12 against V6, every
+/// bait claiming 2001:db8::100 with priority 0 or 254.
+#[test]
+fn malformed_ipv6_flood_moves_nothing_and_failover_still_works() {
+    if !can_run(false) {
+        return;
+    }
+    let _serial = ONE_FLOOD_AT_A_TIME.lock();
+    let mut segment = segment("fld6", Daemon::Ours);
+    let vip6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100);
+    let flood = flood_from(
+        &segment,
+        (ATTACKER6.into(), VRRP_MCAST_GROUP6.into(), vip6.into()),
+        Version::V3,
+        53,
+        &MALFORMED,
+    );
+    assert_roles_hold(&mut segment, &flood, "IPv6 malformed flood");
+    assert_failover_under_flood(&mut segment, "IPv6 malformed flood");
+    let report = flood.stop();
+    println!(
+        "IPv6 malformed flood: {} packets at {:.0} pps",
+        report.sent,
+        report.rate()
+    );
+    assert!(report.sent > 0, "IPv6 flood: nothing sent");
+    let log = segment.b.log_text();
+    // Refused in user space (length, checksum, ...) with the reason, and rate-limited.
+    assert!(log.contains("(V6) bad advert from fe80::66"), "{log}");
+    let logged = log.matches("bad advert from").count();
+    println!("IPv6 malformed flood: {logged} refusal lines");
+    for line in log.lines().filter(|l| l.contains("VRRP socket eth0 IPv6")) {
+        println!("{line}");
+    }
+    assert!(
+        logged < 2000,
+        "IPv6 flood: {logged} refusal lines: the log is flooded"
+    );
     no_panic(&segment.b);
 }

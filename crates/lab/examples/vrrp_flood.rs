@@ -1,20 +1,22 @@
 //! Floods a VRRP segment from a network namespace (see `lab::flood`):
 //!
 //! ```text
-//! vrrp_flood --netns NS --dev eth0 --src 192.0.2.66 [--dst 224.0.0.18] --vrid 51
+//! vrrp_flood --netns NS --dev eth0 --src 192.0.2.66|fe80::66 [--dst 224.0.0.18|ff02::12] --vrid 51
 //!            [--version 2|3] [--priorities 0,254] [--vip 192.0.2.100] [--kinds all|ttl,checksum,...]
 //!            [--rate PPS] [--seconds N]
 //! ```
 //!
+//! The family follows `--src`; `--dst` defaults to that family's VRRP group.
+//!
 //! Prints `sent N packets in S s (R pps, E send errors)` at the end.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use lab::flood::{Bait, Flood, FloodSpec, Kind};
 use vrrp::advert::Version;
-use vrrp::packet::{Auth, VRRP_MCAST_GROUP4};
+use vrrp::packet::{Auth, VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6};
 
 fn main() -> ExitCode {
     match run() {
@@ -31,20 +33,21 @@ fn run() -> Result<(), String> {
     let mut spec = FloodSpec {
         netns: String::new(),
         ifname: "eth0".into(),
-        source: Ipv4Addr::new(192, 0, 2, 66),
-        destination: VRRP_MCAST_GROUP4,
+        source: Ipv4Addr::new(192, 0, 2, 66).into(),
+        destination: VRRP_MCAST_GROUP4.into(),
         kinds: Kind::ALL.to_vec(),
         bait: Bait {
             version: Version::V2,
             vrid: 51,
             priorities: vec![0, 254],
             interval_cs: 100,
-            addresses: vec![Ipv4Addr::new(192, 0, 2, 100)],
+            addresses: vec![Ipv4Addr::new(192, 0, 2, 100).into()],
             auth: Auth::None,
         },
         rate: None,
     };
     let mut seconds = 10.0f64;
+    let mut destination: Option<IpAddr> = None;
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
         let bad = |what: &str| format!("bad {what}");
@@ -52,7 +55,7 @@ fn run() -> Result<(), String> {
             "--netns" => spec.netns = value()?,
             "--dev" => spec.ifname = value()?,
             "--src" => spec.source = value()?.parse().map_err(|_| bad("--src"))?,
-            "--dst" => spec.destination = value()?.parse().map_err(|_| bad("--dst"))?,
+            "--dst" => destination = Some(value()?.parse().map_err(|_| bad("--dst"))?),
             "--vrid" => spec.bait.vrid = value()?.parse().map_err(|_| bad("--vrid"))?,
             "--priorities" => {
                 spec.bait.priorities = value()?
@@ -82,6 +85,10 @@ fn run() -> Result<(), String> {
             other => return Err(format!("unknown argument {other}")),
         }
     }
+    spec.destination = destination.unwrap_or(match spec.source {
+        IpAddr::V4(_) => VRRP_MCAST_GROUP4.into(),
+        IpAddr::V6(_) => VRRP_MCAST_GROUP6.into(),
+    });
     if spec.netns.is_empty() {
         return Err("--netns is required".into());
     }
