@@ -403,3 +403,114 @@ fn checkers_drive_table_notifies_quorum_and_reload() {
     drop(rs1);
     drop(rs3);
 }
+
+/// An SMTP server that accepts and then says nothing (issue 9): the checker's
+/// smtp_alert mails for real-server and quorum transitions wait on it for
+/// `smtp_connect_timeout` (30 s), the table changes and notify scripts must not.
+#[test]
+fn a_stalling_smtp_server_does_not_delay_checker_transitions() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let scratch = Scratch::new("smtp-stall");
+    let dir = scratch.0.clone();
+    // Accepts every connection and holds it, silent.
+    let stall = rt
+        .block_on(tokio::net::TcpListener::bind(("127.0.0.1", 0)))
+        .expect("bind");
+    let stall_port = stall.local_addr().unwrap().port();
+    let accepted = Arc::new(Mutex::new(Vec::new()));
+    let held = accepted.clone();
+    let stall_task = rt.spawn(async move {
+        while let Ok((stream, _)) = stall.accept().await {
+            held.lock().unwrap().push(stream);
+        }
+    });
+    let mut rs = Server::start(&rt, 0);
+    let port = rs.port;
+    let log = dir.join("notify.log");
+    let notify = |word: &str| format!("\"/bin/sh -c 'echo {word} >> {}'\"", log.display());
+    let cfg = load(&format!(
+        r#"
+global_defs {{
+    enable_script_security
+    script_user root
+    notification_email {{
+        ops@lab.example.org
+    }}
+    notification_email_from keepalived@lab.example.org
+    smtp_server 127.0.0.1 {stall_port}
+    smtp_connect_timeout 30
+}}
+virtual_server 192.0.2.100 80 {{
+    delay_loop 0.2
+    lvs_sched rr
+    lvs_method NAT
+    protocol TCP
+    smtp_alert
+    real_server 127.0.0.1 {port} {{
+        weight 1
+        smtp_alert
+        notify_up {up}
+        notify_down {down}
+        TCP_CHECK {{
+            connect_timeout 0.5
+            retry 0
+            warmup 0
+        }}
+    }}
+}}
+"#,
+        up = notify("up"),
+        down = notify("down"),
+    ));
+    let kernel = SharedKernel::default();
+    let (_commands_tx, commands) = control::channel();
+    let runtime_kernel = kernel.clone();
+    let runner = rt.spawn(async move {
+        let runtime = CheckerRuntime::start_with_kernel(
+            &cfg,
+            CheckerOptions::default(),
+            Box::new(runtime_kernel),
+        )
+        .await
+        .expect("start");
+        runtime.run(commands).await;
+    });
+    let dest = format!("127.0.0.1:{port}");
+    let lines = || notify_lines(&dir);
+    wait("the real server in", || {
+        (kernel.dests() == [(dest.clone(), 1)]).then_some(())
+    });
+    // Two flaps: each sends mail into the stalled server; the second must not wait
+    // for the first's 30 s.
+    let started = std::time::Instant::now();
+    for round in 1..=2 {
+        rs.stop();
+        wait("the real server out", || {
+            kernel.dests().is_empty().then_some(())
+        });
+        wait("notify_down", || {
+            (lines().iter().filter(|l| *l == "down").count() == round).then_some(())
+        });
+        rs = Server::start(&rt, port);
+        wait("the real server back", || {
+            (kernel.dests() == [(dest.clone(), 1)]).then_some(())
+        });
+        wait("notify_up", || {
+            (lines().iter().filter(|l| *l == "up").count() == round).then_some(())
+        });
+    }
+    let flaps = started.elapsed();
+    println!("two flaps with a stalled SMTP server: {flaps:?}");
+    // Far below one smtp_connect_timeout: nothing waited for the stalled mail.
+    assert!(flaps < Duration::from_secs(20), "{flaps:?}");
+    // The mails really went to the stalling server (and are stuck there).
+    wait("the alerts reached the stalling server", || {
+        (!accepted.lock().unwrap().is_empty()).then_some(())
+    });
+    runner.abort();
+    stall_task.abort();
+}
