@@ -112,9 +112,10 @@ impl Default for FilterScope {
 /// Packets the kernel dropped before they reached us, since the socket opened.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct KernelDrops {
-    /// Refused by the BPF filter (arrivals counted by a second socket, minus
-    /// what was delivered or lost; packets still queued for us count here
-    /// until read).
+    /// Refused by the kernel: by the BPF filter, and for IPv6 by the kernel's
+    /// checksum verification (arrivals counted by a second socket, minus what
+    /// was delivered or lost; packets still queued for us count here until
+    /// read).
     pub filtered: u64,
     /// Lost because the receive queue was full (SO_RCVBUF reached).
     pub queue_full: u64,
@@ -275,15 +276,24 @@ struct Receiver {
     socket: AsyncFd<Socket>,
     /// Only when there is a filter: without one, nothing is refused.
     arrivals: Option<ArrivalCounter>,
+    /// IPv6 only: the kernel verifies the checksum of a socket with
+    /// IPV6_CHECKSUM (or a filter) before its filter and counts a failure as a
+    /// socket drop, the same counter as a full queue. This probe, opened alike
+    /// but with a filter refusing everything (refusals are not socket drops),
+    /// counts exactly those failures, so that they are reported as refused by
+    /// the kernel rather than lost.
+    checksum_failures: Option<Socket>,
     delivered: AtomicU64,
 }
 
 impl Receiver {
     /// Opens the receive socket with `open(program, receive_buffer)` and, when
-    /// it has a filter, the [`ArrivalCounter`] alike without one.
+    /// it has a filter, the [`ArrivalCounter`] alike without one; when the
+    /// kernel verifies checksums (`kernel_checksums`, IPv6), the checksum probe.
     fn open(
         program: Option<Vec<bpf::Insn>>,
         receive_buffer: Option<usize>,
+        kernel_checksums: bool,
         open: impl Fn(Option<&[bpf::Insn]>, Option<usize>) -> Result<Socket, VrrpSocketError>,
     ) -> Result<Self, VrrpSocketError> {
         let socket = open(program.as_deref(), receive_buffer)?;
@@ -294,9 +304,15 @@ impl Receiver {
             )?)),
             None => None,
         };
+        let checksum_failures = if kernel_checksums {
+            Some(open(Some(&bpf::drop_all()), Some(COUNTER_RECEIVE_BUFFER))?)
+        } else {
+            None
+        };
         Ok(Self {
             socket: sys::register(socket).map_err(setup("register receive socket"))?,
             arrivals,
+            checksum_failures,
             delivered: AtomicU64::new(0),
         })
     }
@@ -307,12 +323,20 @@ impl Receiver {
     }
 
     fn drops(&self) -> KernelDrops {
-        let queue_full = u64::from(sys::socket_drops(self.socket.get_ref().as_fd()).unwrap_or(0));
-        let filtered = self.arrivals.as_ref().map_or(0, |c| {
-            c.arrivals()
-                .saturating_sub(self.delivered.load(Ordering::Relaxed))
-                .saturating_sub(queue_full)
+        let socket_drops = u64::from(sys::socket_drops(self.socket.get_ref().as_fd()).unwrap_or(0));
+        // Read after the socket's own count: a failure arriving in between makes
+        // queue_full smaller for a moment, never larger.
+        let bad_checksums = self.checksum_failures.as_ref().map_or(0, |probe| {
+            u64::from(sys::socket_drops(probe.as_fd()).unwrap_or(0))
         });
+        let queue_full = socket_drops.saturating_sub(bad_checksums);
+        let filtered = match &self.arrivals {
+            Some(counter) => counter
+                .arrivals()
+                .saturating_sub(self.delivered.load(Ordering::Relaxed))
+                .saturating_sub(queue_full),
+            None => bad_checksums,
+        };
         KernelDrops {
             filtered,
             queue_full,
@@ -358,7 +382,8 @@ impl VrrpSocketV4 {
         let program = options
             .kernel_filter
             .then(|| bpf::ipv4_program(&filter_spec(options, multicast, false)));
-        let recv = Receiver::open(program, options.receive_buffer, |program, buffer| {
+        // IPv4 raw sockets leave the VRRP checksum to us.
+        let recv = Receiver::open(program, options.receive_buffer, false, |program, buffer| {
             Self::receive_socket(options, program, buffer)
         })?;
 
@@ -501,7 +526,7 @@ impl VrrpSocketV6 {
         let program = options
             .kernel_filter
             .then(|| bpf::ipv6_program(&filter_spec(options, multicast, true)));
-        let recv = Receiver::open(program, options.receive_buffer, |program, buffer| {
+        let recv = Receiver::open(program, options.receive_buffer, true, |program, buffer| {
             Self::receive_socket(options, program, buffer)
         })?;
 
