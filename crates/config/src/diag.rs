@@ -111,10 +111,21 @@ pub mod exit_code {
     pub const ABORTED: i32 = 2;
 }
 
+/// How many diagnostics are kept. A configuration can make millions (a `~SEQ` over a
+/// broken block repeats its errors on every generated line): keepalived prints them
+/// all, which floods the log and costs gigabytes here; beyond this many we only count
+/// them, keeping the exit code they imply, and say how many were left out.
+pub const MAX_KEPT_DIAGNOSTICS: usize = 10_000;
+
 /// Collects diagnostics in the order they are found.
 #[derive(Debug, Clone, Default)]
 pub struct Diagnostics {
+    /// The first [`MAX_KEPT_DIAGNOSTICS`] findings.
     pub items: Vec<Diagnostic>,
+    /// Findings left out once `items` was full, and the highest level among them
+    /// (it still decides the exit code).
+    pub left_out: usize,
+    left_out_max_level: Option<Level>,
     /// Parsing stopped early (a missing parameter: keepalived exits with
     /// KEEPALIVED_EXIT_CONFIG there, before any validation).
     pub aborted: bool,
@@ -130,6 +141,18 @@ impl Diagnostics {
         if diagnostic.root_block.is_none() {
             diagnostic.root_block = self.current_root_block;
         }
+        self.keep(diagnostic);
+    }
+
+    /// Adds a finding as it is, or only counts it once [`MAX_KEPT_DIAGNOSTICS`] are kept.
+    pub fn keep(&mut self, diagnostic: Diagnostic) {
+        if self.items.len() >= MAX_KEPT_DIAGNOSTICS {
+            self.left_out += 1;
+            if counts_for_exit(diagnostic.level) {
+                self.left_out_max_level = self.left_out_max_level.max(Some(diagnostic.level));
+            }
+            return;
+        }
         self.items.push(diagnostic);
     }
 
@@ -142,8 +165,9 @@ impl Diagnostics {
         self.items
             .iter()
             .map(|d| d.level)
-            .filter(|l| !matches!(l, Level::Note | Level::Logged))
+            .filter(|l| counts_for_exit(*l))
             .max()
+            .max(self.left_out_max_level)
     }
 
     /// The exit code `keepalived -t` gives for these findings.
@@ -163,7 +187,13 @@ impl Diagnostics {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.items.is_empty() && self.left_out == 0
+    }
+
+    /// Counts what `other` left out as left out here too.
+    pub fn add_left_out(&mut self, other: &Diagnostics) {
+        self.left_out += other.left_out;
+        self.left_out_max_level = self.left_out_max_level.max(other.left_out_max_level);
     }
 
     /// Renders every diagnostic as `file:line:col: level: message` followed by the source
@@ -173,8 +203,23 @@ impl Diagnostics {
         for d in &self.items {
             render_one(&mut out, d, sources);
         }
+        if self.left_out > 0 {
+            let _ = writeln!(out, "{}", self.left_out_line());
+        }
         out
     }
+
+    /// The line that says how many findings were not kept.
+    pub fn left_out_line(&self) -> String {
+        format!(
+            "note: up to {} more diagnostics not shown (only the first {MAX_KEPT_DIAGNOSTICS} are kept)",
+            self.left_out
+        )
+    }
+}
+
+fn counts_for_exit(level: Level) -> bool {
+    !matches!(level, Level::Note | Level::Logged)
 }
 
 fn render_one(out: &mut String, d: &Diagnostic, sources: &SourceMap) {
@@ -241,6 +286,31 @@ mod tests {
         );
         d.report(Level::Security, None, "scripts");
         assert_eq!(d.exit_code(), 6);
+    }
+
+    #[test]
+    fn findings_beyond_the_cap_are_counted_and_still_decide_the_exit_code() {
+        let mut d = Diagnostics::default();
+        for _ in 0..MAX_KEPT_DIAGNOSTICS {
+            d.report(Level::Warning, None, "w");
+        }
+        assert_eq!(d.exit_code(), exit_code::ERRORS);
+        d.report(Level::Note, None, "left out, no effect on the exit code");
+        assert_eq!(d.exit_code(), exit_code::ERRORS);
+        d.report(
+            Level::Security,
+            None,
+            "left out, but it decides the exit code",
+        );
+        assert_eq!(d.items.len(), MAX_KEPT_DIAGNOSTICS);
+        assert_eq!(d.left_out, 2);
+        assert_eq!(d.exit_code(), exit_code::SECURITY);
+        let rendered = d.render(&SourceMap::default());
+        assert!(
+            rendered.ends_with(&format!("{}\n", d.left_out_line())),
+            "{}",
+            &rendered[rendered.len().saturating_sub(200)..]
+        );
     }
 
     #[test]

@@ -227,9 +227,10 @@ fn merge_pass_diagnostics(diags: &mut Diagnostics, pass: Diagnostics) {
         .iter()
         .map(|d| (d.level, d.span, d.message.clone()))
         .collect();
+    diags.add_left_out(&pass);
     for d in pass.items {
         if !seen.contains(&(d.level, d.span, d.message.clone())) {
-            diags.items.push(d);
+            diags.keep(d);
         }
     }
     diags.aborted |= pass.aborted;

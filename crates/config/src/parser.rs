@@ -254,7 +254,9 @@ impl<'a> Ctx<'a> {
                             ..d.clone()
                         })
                         .collect();
-                    self.diags.items.extend(first_parse);
+                    for d in first_parse {
+                        self.diags.keep(d);
+                    }
                 }
                 if let Some(record) = record {
                     record.push(RecordedLine {

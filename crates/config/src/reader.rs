@@ -59,6 +59,9 @@ pub struct ReaderOptions {
     /// The top-level `instance` name, if known. Not used by the reader: keepalived
     /// 2.2.7 expands `${_INSTANCE}` to the config id, not to this.
     pub instance: Option<String>,
+    /// A lower bound than [`MAX_GENERATED_LINES`] on lines made by `~SEQ`/`~LST` and
+    /// multiline definitions (fuzzing and tests; `None` for the daemon).
+    pub generated_line_limit: Option<u64>,
 }
 
 /// One word of a line.
@@ -271,7 +274,9 @@ impl Reader {
             total_lines: 0,
             files_opened: 0,
             residue_chain: 0,
-            generated_limit: MAX_GENERATED_LINES,
+            generated_limit: options
+                .generated_line_limit
+                .map_or(MAX_GENERATED_LINES, |limit| limit.min(MAX_GENERATED_LINES)),
             first_parse_only: false,
             exhausted: false,
             rng: seed,

@@ -176,6 +176,7 @@ fn load_options(cli: &Cli) -> config::LoadOptions {
             config_id: cli.config_id.clone(),
             all_config: cli.all_config,
             instance: None,
+            generated_line_limit: None,
         },
     }
 }

@@ -10,6 +10,9 @@ fuzz_target!(|data: &[u8]| {
     let options = LoadOptions {
         reader: ReaderOptions {
             config_id: Some("fuzz".to_string()),
+            // Expansions of a few thousand lines reach every grammar path; a million
+            // (the daemon's bound) only makes one input take a minute.
+            generated_line_limit: Some(20_000),
             ..ReaderOptions::default()
         },
         ..LoadOptions::default()
