@@ -12,7 +12,7 @@ use config::model::lvs::{
 };
 use md5::{Digest, Md5};
 use regex::bytes::{Regex, RegexBuilder};
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::SockRef;
 use std::sync::Arc;
 
 use rustls::ClientConfig;
@@ -101,14 +101,19 @@ pub enum CheckError {
     Unsupported(&'static str),
 }
 
-/// Opens a TCP connection with the target's socket options.
+/// Opens a TCP connection with the target's socket options. The socket is
+/// created non-blocking and close-on-exec in one call (keepalived:
+/// `socket(SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)`), no `ioctl` after.
 pub async fn connect(target: &Target) -> Result<TcpStream, CheckError> {
-    let domain = Domain::for_address(target.addr);
-    let socket =
-        Socket::new(domain, Type::STREAM, Some(Protocol::TCP)).map_err(CheckError::Socket)?;
-    socket.set_nonblocking(true).map_err(CheckError::Socket)?;
+    let socket = match target.addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4(),
+        SocketAddr::V6(_) => TcpSocket::new_v6(),
+    }
+    .map_err(CheckError::Socket)?;
     if let Some(mark) = target.fwmark {
-        socket.set_mark(mark).map_err(CheckError::Socket)?;
+        SockRef::from(&socket)
+            .set_mark(mark)
+            .map_err(CheckError::Socket)?;
     }
     if let Some(ifname) = &target.bind_if {
         socket
@@ -116,10 +121,9 @@ pub async fn connect(target: &Target) -> Result<TcpStream, CheckError> {
             .map_err(CheckError::Socket)?;
     }
     if let Some(bind) = target.bind {
-        socket.bind(&bind.into()).map_err(CheckError::Socket)?;
+        socket.bind(bind).map_err(CheckError::Socket)?;
     }
-    let std_stream: std::net::TcpStream = socket.into();
-    TcpSocket::from_std_stream(std_stream)
+    socket
         .connect(target.addr)
         .await
         .map_err(CheckError::Connect)
