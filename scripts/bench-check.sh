@@ -3,7 +3,7 @@
 # 2.2.7's, for the same configuration, in the ipvs-vm guest (the checker needs
 # ip_vs; keepalived's checker exits without it: "IPVS: Can't initialize ipvs").
 #
-#   scripts/bench-check.sh [-n "1000 10000"] [-d SECONDS] [-w SECONDS] [-b KEEPALIVED]
+#   scripts/bench-check.sh [-n "1000 10000"] [-d SECONDS] [-w SECONDS] [-b KEEPALIVED] [-s SECONDS]
 #
 # For each N: one virtual server with N real servers (127.1.x.y:8080, all
 # answered by one local HTTP server, crates/check/examples/http_sink.rs), each
@@ -12,7 +12,12 @@
 # settles -w seconds, then the checker process's CPU (utime+stime from
 # /proc/PID/stat, in % of one CPU) is measured over -d seconds, with its RSS
 # (VmRSS) and peak RSS (VmHWM) at the end, and the number of live real servers
-# (weight > 0) as a sanity check that the checks pass.
+# (weight > 0) as a sanity check that the checks pass, and its thread count
+# ("thr": both checkers are single-threaded, so CPU above 100 % is the guest's
+# tick accounting under TCG, not work elsewhere). With -s SECONDS, each
+# checker's system calls are then counted with `strace -c -f` for that long
+# (after the measured window; strace slows the process) into
+# RAW/strace-DAEMON-N.txt, and their total per second is printed.
 #
 # Needs root (the guest lab's setup installs qemu and a kernel) and
 # ../shared/lab/ipvs-vm (or $IPVS_VM_LAB). The guest CPU is emulated (TCG), so
@@ -23,7 +28,7 @@ repo=$(cd "$here/.." && pwd)
 
 if [ "${1:-}" = --inner ]; then
 	shift
-	ours=$1 sink=$2 sizes=$3 duration=$4 settle=$5 out=$6
+	ours=$1 sink=$2 sizes=$3 duration=$4 settle=$5 out=$6 strace_secs=${7:-0}
 	ulimit -n 200000
 	modprobe ip_vs
 	"$sink" 8080 &
@@ -32,7 +37,7 @@ if [ "${1:-}" = --inner ]; then
 	cpu_ticks() { awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' "/proc/$1/stat"; }
 	status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 	hz=$(getconf CLK_TCK)
-	printf '%-8s %-12s %12s %10s %10s %8s %10s\n' N daemon "CPU %" "RSS MiB" "peak MiB" "live RS" "start s"
+	printf '%-8s %-12s %12s %10s %10s %8s %10s %4s\n' N daemon "CPU %" "RSS MiB" "peak MiB" "live RS" "start s" thr
 	for n in $sizes; do
 		conf=$out/keepalived-$n.conf
 		{
@@ -81,12 +86,19 @@ if [ "${1:-}" = --inner ]; then
 			rss=$(status_kib "$checker" VmRSS)
 			hwm=$(status_kib "$checker" VmHWM)
 			live=$(ipvsadm -Ln | awk '/ 127\.1\./ && $4 > 0' | wc -l)
-			printf '%-8s %-12s %12.1f %10.1f %10.1f %8s %10.1f\n' "$n" "$daemon" \
+			threads=$(ls "/proc/$checker/task" | wc -l)
+			printf '%-8s %-12s %12.1f %10.1f %10.1f %8s %10.1f %4s\n' "$n" "$daemon" \
 				"$(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v d="$duration" 'BEGIN { print (b - a) / hz / d * 100 }')" \
 				"$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" \
 				"$(awk -v k="$hwm" 'BEGIN { print k / 1024 }')" \
 				"$live" \
-				"$(awk -v a="$started" -v b="$ready" 'BEGIN { print b - a }')"
+				"$(awk -v a="$started" -v b="$ready" 'BEGIN { print b - a }')" "$threads"
+			if [ "$strace_secs" -gt 0 ] && command -v strace > /dev/null; then
+				trace=$out/strace-$daemon-$n.txt
+				timeout -s INT "$strace_secs" strace -c -f -p "$checker" -o "$trace" 2> /dev/null || true
+				sleep 1
+				echo "  $daemon N=$n: $(awk -v s="$strace_secs" '$NF == "total" { print $4 / s }' "$trace") system calls/s under strace ($trace)"
+			fi
 			kill -TERM "$parent"
 			wait "$parent" 2>/dev/null || true
 		done
@@ -94,13 +106,14 @@ if [ "${1:-}" = --inner ]; then
 	exit 0
 fi
 
-sizes="1000 10000" duration=20 settle=10 ours=""
-while getopts "n:d:w:b:" opt; do
+sizes="1000 10000" duration=20 settle=10 ours="" strace_secs=0
+while getopts "n:d:w:b:s:" opt; do
 	case $opt in
 	n) sizes=$OPTARG ;;
 	d) duration=$OPTARG ;;
 	w) settle=$OPTARG ;;
 	b) ours=$OPTARG ;;
+	s) strace_secs=$OPTARG ;;
 	*) sed -n '2,20p' "$0"; exit 2 ;;
 	esac
 done
@@ -117,4 +130,4 @@ echo "keepalived-rs: $ours ($(cd "$repo" && git rev-parse --short HEAD)); keepal
 echo "guest: ipvs-vm (TCG), 2 vCPUs, 2048 MiB; N=\"$sizes\", settle ${settle}s, window ${duration}s; raw output in $out"
 cd "$repo"
 IPVS_VM_TIMEOUT=${IPVS_VM_TIMEOUT:-1800} "$lab/ipvs-vm.sh" --smp 2 --mem 2048 --share "$out" -- \
-	bash "$here/bench-check.sh" --inner "$ours" "$sink" "$sizes" "$duration" "$settle" "$out"
+	bash "$here/bench-check.sh" --inner "$ours" "$sink" "$sizes" "$duration" "$settle" "$out" "$strace_secs"

@@ -143,11 +143,15 @@ impl ResponseReader {
             match find_blank_line(self.header.get(start..).unwrap_or_default()) {
                 Some(end) => {
                     let end = start + end;
-                    let body_start = self.header.split_off(end);
+                    // The body's first bytes are fed from the header buffer, which
+                    // is then cut: no second buffer per response.
+                    let mut header = std::mem::take(&mut self.header);
                     self.header_done = true;
-                    self.status = status_code(&self.header);
-                    self.content_length = content_length(&self.header);
-                    self.feed_body(&body_start);
+                    self.status = status_code(header.get(..end).unwrap_or_default());
+                    self.content_length = content_length(header.get(..end).unwrap_or_default());
+                    self.feed_body(header.get(end..).unwrap_or_default());
+                    header.truncate(end);
+                    self.header = header;
                     return Ok(());
                 }
                 None if self.header.len() > HEADER_CAP => return Err(ResponseError::HeaderTooLong),

@@ -13,7 +13,8 @@ use config::model::lvs::{
 use md5::{Digest, Md5};
 use regex::bytes::{Regex, RegexBuilder};
 use socket2::SockRef;
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
 
 use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -140,6 +141,19 @@ pub struct UrlCheck {
     pub regex_no_match: bool,
     pub regex_min_offset: usize,
     pub regex_max_offset: Option<usize>,
+    /// The GET request of the last check, sent again as long as the target,
+    /// protocol and virtualhost stay the same (they do: a url belongs to one
+    /// checker), so a check does not rebuild it.
+    request: OnceLock<BuiltRequest>,
+}
+
+/// A request with what it was built from.
+#[derive(Debug, Clone)]
+struct BuiltRequest {
+    addr: SocketAddr,
+    protocol: HttpProtocol,
+    virtualhost: Option<String>,
+    bytes: Box<[u8]>,
 }
 
 /// Errors building a probe from the configuration.
@@ -198,7 +212,41 @@ impl UrlCheck {
                 .and_then(|o| usize::try_from(o).ok())
                 .unwrap_or(0),
             regex_max_offset: url.regex_max_offset.and_then(|o| usize::try_from(o).ok()),
+            request: OnceLock::new(),
         })
+    }
+
+    /// The GET request for `target` (see [`http::request`]), built once.
+    pub fn request(
+        &self,
+        target: &Target,
+        protocol: HttpProtocol,
+        virtualhost: Option<&str>,
+    ) -> Cow<'_, [u8]> {
+        let build = || {
+            http::request(
+                &self.path,
+                protocol,
+                virtualhost,
+                target.addr.ip(),
+                target.addr.port(),
+            )
+            .into_bytes()
+        };
+        let built = self.request.get_or_init(|| BuiltRequest {
+            addr: target.addr,
+            protocol,
+            virtualhost: virtualhost.map(str::to_string),
+            bytes: build().into_boxed_slice(),
+        });
+        if built.addr == target.addr
+            && built.protocol == protocol
+            && built.virtualhost.as_deref() == virtualhost
+        {
+            Cow::Borrowed(&built.bytes)
+        } else {
+            Cow::Owned(build())
+        }
     }
 
     /// keepalived `http_handle_response`: status code, then digest, then regex.
@@ -423,17 +471,15 @@ impl Probe {
                     let vhost = url.virtualhost.as_deref().or(http.virtualhost.as_deref());
                     let stream = connect(&self.target).await?;
                     let keep_body = url.regex.is_some();
-                    let (target, path, protocol) = (&self.target, &url.path, http.protocol);
+                    let request = url.request(&self.target, http.protocol, vhost);
                     let response = match &http.tls {
-                        None => {
-                            http_exchange(stream, target, path, protocol, vhost, keep_body).await?
-                        }
+                        None => send_request(stream, &request, keep_body).await?,
                         Some(tls) => {
                             let stream = tls
-                                .handshake(stream, vhost, target.addr.ip())
+                                .handshake(stream, vhost, self.target.addr.ip())
                                 .await
                                 .map_err(CheckError::Tls)?;
-                            http_exchange(stream, target, path, protocol, vhost, keep_body).await?
+                            send_request(stream, &request, keep_body).await?
                         }
                     };
                     url.judge(&response)?;
@@ -467,7 +513,7 @@ pub async fn tcp_check(target: &Target) -> Result<(), CheckError> {
 /// Sends one GET over a connected (plain or TLS) stream and reads the response
 /// until the server closes (no deadline here: callers bound it).
 pub async fn http_exchange<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
+    stream: S,
     target: &Target,
     path: &str,
     protocol: HttpProtocol,
@@ -481,10 +527,17 @@ pub async fn http_exchange<S: AsyncRead + AsyncWrite + Unpin>(
         target.addr.ip(),
         target.addr.port(),
     );
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(CheckError::Io)?;
+    send_request(stream, request.as_bytes(), keep_body).await
+}
+
+/// Sends request bytes over a connected stream and reads the response until the
+/// server closes (no deadline here: callers bound it).
+pub async fn send_request<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    request: &[u8],
+    keep_body: bool,
+) -> Result<http::Response, CheckError> {
+    stream.write_all(request).await.map_err(CheckError::Io)?;
     let mut reader = ResponseReader::new(keep_body);
     // keepalived reads a response through a 4 KiB buffer (MAX_BUFFER_LENGTH); the
     // reader keeps what it needs, so more would only raise the peak under load.
