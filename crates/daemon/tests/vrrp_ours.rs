@@ -203,12 +203,16 @@ fn deleted_vip_comes_back_and_interface_down_means_fault() {
     );
 }
 
+/// The master's bridge port goes down for 10 s: b takes over on the segment (and a
+/// host there, c, follows b's GARPs); the port comes back: one master, a, and c's ARP
+/// entry for the VIP moves back to a when a re-sends its GARPs.
 #[test]
 fn split_brain_heals_to_one_master() {
     if !can_run(false) {
         return;
     }
     let mut lab = pair("split");
+    lab.add_node("c", &[&["192.0.2.13/24"]]).expect("node c");
     // b advertises every 0.1 s as MASTER, a every 1 s: after the heal b's advert
     // almost always reaches a first, and a answers it (RFC 9568, keepalived) with an
     // advert and fresh GARPs.
@@ -218,13 +222,39 @@ fn split_brain_heals_to_one_master() {
     let b = start(&mut lab, "b", Daemon::Ours, &config_b);
     wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a is MASTER");
     wait_log(&mut lab, &b, "(VI_1) Entering BACKUP STATE (init)", WAIT).expect("b BACKUP");
+    let mac = |node: &str| {
+        let out = lab
+            .exec(node, &["cat", "/sys/class/net/eth0/address"])
+            .expect("mac");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let (mac_a, mac_b) = (mac("a"), mac("b"));
+    // c's ARP entry for the VIP (a GARP updates an existing entry, creates none).
+    let vip_address = VIP.split('/').next().unwrap_or(VIP);
+    let arp_of_c = || {
+        lab.exec_unchecked("c", &["ip", "neigh", "show", vip_address, "dev", "eth0"])
+            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+            .unwrap_or_default()
+    };
+    lab.exec("c", &["ping", "-c", "1", "-W", "2", vip_address])
+        .expect("c reaches the VIP");
+    assert!(arp_of_c().contains(&mac_a), "{}", arp_of_c());
 
-    lab.set_hub_port("b", 0, false).expect("isolate b");
+    lab.set_hub_port("a", 0, false).expect("isolate a");
     wait_vip(&lab, "b", "eth0", VIP, WAIT).expect("b becomes MASTER too");
-    assert!(has_vip(&lab, "a", "eth0", VIP), "a must stay MASTER");
+    wait_for("c follows b's GARPs", WAIT, common::POLL, || {
+        arp_of_c().contains(&mac_b).then_some(())
+    })
+    .unwrap_or_else(|e| panic!("{e}: {}\n{}", arp_of_c(), b.log_text()));
+    // The deliberate length of the fault: 10 s apart, a MASTER all along.
+    let split = Instant::now();
+    while split.elapsed() < Duration::from_secs(10) {
+        assert!(has_vip(&lab, "a", "eth0", VIP), "a must stay MASTER");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let garps_before = a.log_text().matches("Sending gratuitous ARP on").count();
 
-    lab.set_hub_port("b", 0, true).expect("heal");
+    lab.set_hub_port("a", 0, true).expect("heal");
     let healed = wait_no_vip(&lab, "b", "eth0", VIP, WAIT).expect("b steps down");
     println!(
         "MEASURED split brain healed {:.3} s after the port came back",
@@ -247,7 +277,11 @@ fn split_brain_heals_to_one_master() {
             (a.log_text().matches("Sending gratuitous ARP on").count() > garps_before).then_some(())
         });
         assert!(again.is_ok(), "no GARPs after the heal\n{}", a.log_text());
-        println!("split brain: a answered b's lower-priority advert with GARPs");
+        wait_for("c's ARP entry moves back to a", WAIT, common::POLL, || {
+            arp_of_c().contains(&mac_a).then_some(())
+        })
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", arp_of_c(), a.log_text()));
+        println!("split brain: a answered b's lower-priority advert with GARPs; c follows a");
     } else {
         println!("split brain: a's advert reached b first (no lower-priority advert seen by a)");
     }
