@@ -8,7 +8,9 @@
 //! 2. the TCP server stops: weight 0 (inhibit_on_failure), notify_down;
 //! 3. the MISC_CHECK fails too: quorum lost, the sorry server alone, quorum_down;
 //! 4. both restored: the pool back, quorum_up, notify_up;
-//! 5. SIGTERM: the table empty.
+//! 5. SIGKILL of the checker child: the parent starts a new one, which takes over
+//!    the table and follows rs2 going down and up again (table and notify lines);
+//! 6. SIGTERM: the table empty.
 //!
 //! It flushes the IPVS table, so it runs only inside the ipvs-vm guest
 //! (`crates/ipvs/run-vm-tests.sh`) or with `IPVS_TESTS_ALLOW_HOST=1`.
@@ -246,6 +248,15 @@ fn wait_notify(dir: &Path, line: &str) -> Vec<String> {
     .unwrap_or_else(|e| panic!("{e}: {:?}", notify_lines(dir)))
 }
 
+/// Waits until `line` appears `count` times in the notify log.
+fn wait_notify_count(dir: &Path, line: &str, count: usize) -> Vec<String> {
+    lab::wait_for(&format!("{line} x{count}"), WAIT, POLL, || {
+        let lines = notify_lines(dir);
+        (lines.iter().filter(|l| *l == line).count() >= count).then_some(lines)
+    })
+    .unwrap_or_else(|e| panic!("{e}: {:?}", notify_lines(dir)))
+}
+
 /// Runs the steps with `program`; returns what was seen at each.
 fn scenario(program: &str, tag: &str, rt: &tokio::runtime::Runtime) -> (Transcript, String) {
     let dir = std::env::temp_dir().join(format!("checker-vm-{tag}-{}", std::process::id()));
@@ -311,6 +322,33 @@ fn scenario(program: &str, tag: &str, rt: &tokio::runtime::Runtime) -> (Transcri
     wait_notify(&dir, "up rs3 extra");
     let lines = wait_notify(&dir, "quorum_up vs extra");
     transcript.push(("restored".into(), neutral(back), lines));
+
+    // SIGKILL of the checker child (issue 9): the parent starts a new one, which
+    // takes over the table as the killed one left it and follows the next changes.
+    let pid_file = dir.join(format!("{tag}-checkers.pid"));
+    let checker = || {
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+    };
+    let killed = checker().expect("the checker's pid file");
+    run("kill", &["-9", &killed.to_string()]);
+    lab::wait_for("a new checker child", WAIT, POLL, || {
+        checker().filter(|p| *p != killed && Path::new(&format!("/proc/{p}")).exists())
+    })
+    .expect("the parent restarts the checker");
+    servers[1].stop();
+    let weight0 = wait_table("rs2 weight 0 under the new checker", |t| {
+        t.iter().any(|l| l.contains(&rs(1)) && l.ends_with(" -w 0"))
+    });
+    let lines = wait_notify_count(&dir, "down rs2 extra", 2);
+    transcript.push(("new checker, rs2 down".into(), neutral(weight0), lines));
+    servers[1].restart(rt);
+    let back = wait_table("rs2 back under the new checker", |t| {
+        (0..3).all(|i| t.iter().any(|l| l.contains(&rs(i)) && l.ends_with(" -w 1")))
+    });
+    let lines = wait_notify_count(&dir, "up rs2 extra", 2);
+    transcript.push(("new checker, rs2 up".into(), neutral(back), lines));
 
     if tag == "ours" {
         // SIGUSR1 to the parent reaches the checker: keepalived_check.data in TMPDIR.

@@ -204,7 +204,7 @@ fn killed_vrrp_child_is_restarted_and_the_peer_takes_over_at_most_once() {
 /// SIGKILL of the checker child: the parent restarts it and the VRRP side does not
 /// notice. This host has no ip_vs, so the checker runs idle (`--all` without virtual
 /// servers: a checker child with real servers exits FATAL here); the IPVS table after
-/// a checker restart is the ip_vs guest suite's part (`checker_vm.rs`).
+/// a checker restart is checked in the ip_vs guest (`checker_vm.rs`, step 5).
 #[test]
 fn killed_checker_child_is_restarted_and_vrrp_is_untouched() {
     if !can_run(false) {
