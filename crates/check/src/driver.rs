@@ -131,7 +131,7 @@ pub async fn run_checker_from(
     reports: mpsc::Sender<Report>,
     resumed: Option<bool>,
 ) {
-    let now = origin.elapsed();
+    let now = crate::clock::now().saturating_duration_since(origin);
     let mut state = match resumed {
         Some(is_up) => CheckerState::resumed(task.timing, now, fastrand::f64(), is_up),
         None => CheckerState::new(task.timing, now, fastrand::f64()),
@@ -152,7 +152,8 @@ pub async fn run_checker_from(
             }
             _ => None,
         };
-        let transition = state.record(origin.elapsed(), result.is_ok());
+        let finished = crate::clock::now().saturating_duration_since(origin);
+        let transition = state.record(finished, result.is_ok());
         // keepalived: a failed MISC_CHECK gives back its dynamic weight.
         let weight = match transition {
             Some(Transition::Down { .. }) if last_weight != MiscResult::Up => {
@@ -190,7 +191,7 @@ pub fn spawn_resumed(
     reports: mpsc::Sender<Report>,
     resumed: impl Fn(CheckerId) -> Option<bool>,
 ) -> Vec<JoinHandle<()>> {
-    let origin = Instant::now();
+    let origin = crate::clock::now();
     let mut handles = Vec::new();
     let mut files = Vec::new();
     for task in tasks {

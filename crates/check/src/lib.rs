@@ -1,5 +1,6 @@
 //! keepalived's health checkers (keepalived 2.2.7 `keepalived/check/`).
 //!
+//! * [`clock`]: the checkers' clock (coarse monotonic, no system call).
 //! * [`engine`]: the checker timing state machine (warmup, delay_loop, retry,
 //!   delay_before_retry, alpha) and real-server liveness (all checkers up), pure
 //!   and driven by time passed in.
@@ -26,6 +27,7 @@
 //!   without an equivalent are ignored.
 
 pub mod checks;
+pub mod clock;
 pub mod driver;
 pub mod engine;
 pub mod file;

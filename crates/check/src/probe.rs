@@ -445,7 +445,12 @@ impl Probe {
                 .await
                 .map(|()| None);
         }
-        match tokio::time::timeout(self.timeout, self.run_unbounded()).await {
+        let bounded = match crate::clock::now().checked_add(self.timeout) {
+            Some(deadline) => tokio::time::timeout_at(deadline, self.run_unbounded()).await,
+            // A timeout past the end of time: tokio caps it.
+            None => tokio::time::timeout(self.timeout, self.run_unbounded()).await,
+        };
+        match bounded {
             Ok(result) => result,
             Err(_) => Err(CheckError::Timeout(self.timeout)),
         }
