@@ -30,6 +30,10 @@ use reader::Reader;
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     pub reader: ReaderOptions,
+    /// Read only what keepalived's parent reads: the global pass (global_defs and
+    /// which root blocks are present, [`Config::present`]), then the global
+    /// validation. The other domains stay empty and their findings unreported.
+    pub global_only: bool,
 }
 
 /// The result of loading: the model (as far as it could be built), every diagnostic,
@@ -91,7 +95,10 @@ fn run(
         let mut ctx = Ctx::new(&mut reader, &mut diags, &mut config, &mut state);
         ctx.set_pass(Pass::Global);
         ctx.set_system(system);
-        ctx.record_lines();
+        if !options.global_only {
+            // The other passes replay these lines.
+            ctx.record_lines();
+        }
         let parsed = ctx.process_stream(&keywords::root_tables(), false);
         (parsed, ctx.take_recorded())
     };
@@ -111,6 +118,18 @@ fn run(
         // keepalived cannot enter the namespace: it stops right after the global pass
         // and exits 0, having printed only what that pass found, and validates nothing.
         diags.exit_override = Some(diag::exit_code::OK);
+        return finish(config, diags, reader);
+    }
+    if options.global_only {
+        if global_parsed.is_ok() {
+            let mut v = Validation {
+                cfg: &mut config,
+                diags: &mut diags,
+                system,
+                options,
+            };
+            keywords::global::validate(&mut v);
+        }
         return finish(config, diags, reader);
     }
     let mut aborted_in = global_parsed.is_err().then_some(Pass::Global);

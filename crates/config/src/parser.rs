@@ -873,7 +873,12 @@ impl<'a> Ctx<'a> {
                 // keepalived: an inactive root keyword's block is skipped by counting
                 // braces, from its own line if that ends with '{', else from the next
                 // line if that is a '{' (otherwise nothing is skipped). Its sub-keywords
-                // are not installed, so there is no nested pass over the block.
+                // are not installed, so there is no nested pass over the block. Its
+                // handler still runs without arguments, which is how keepalived's parent
+                // learns which processes have work.
+                if self.pass == Pass::Global {
+                    self.cfg.present.note_root(keyword.name);
+                }
                 self.skip = if line.tokens.last().is_some_and(|t| t.text == "{") {
                     1
                 } else {

@@ -291,3 +291,31 @@ vrrp_instance VI_1 {
     assert!(!l.diags.aborted);
     assert_eq!(l.exit_code(), 5);
 }
+
+#[test]
+fn the_parents_global_pass_notes_which_processes_have_work() {
+    let text = "global_defs {\n    router_id parent\n}\n\
+                vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 1\n    \
+                priority 100\n    virtual_ipaddress {\n        192.0.2.1\n    }\n}\n\
+                virtual_server 192.0.2.10 80 {\n    real_server 192.0.2.11 80 {\n    }\n}\n";
+    let global_only = LoadOptions {
+        global_only: true,
+        ..LoadOptions::default()
+    };
+    let parent = config::load_str("keepalived.conf", text, &global_only, &host());
+    assert_eq!(parent.config.global.router_id.as_deref(), Some("parent"));
+    assert!(parent.config.present.vrrp && parent.config.present.checker);
+    assert!(!parent.config.present.bfd);
+    assert!(
+        parent.config.vrrp.instances.is_empty() && parent.config.lvs.virtual_servers.is_empty(),
+        "the parent does not read the children's blocks"
+    );
+
+    let whole = load(text);
+    assert_eq!(whole.config.present, parent.config.present);
+    assert_eq!(whole.config.vrrp.instances.len(), 1);
+
+    let static_only = "static_routes {\n    192.0.2.0/24 dev eth0\n}\n";
+    let parent = config::load_str("keepalived.conf", static_only, &global_only, &host());
+    assert!(parent.config.present.vrrp && !parent.config.present.checker);
+}

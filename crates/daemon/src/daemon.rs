@@ -142,7 +142,8 @@ impl DaemonOptions {
             Role::Parent => true,
             Role::Vrrp => (picked || self.vrrp_only) && (self.all || has_vrrp_config(config)),
             Role::Checker => {
-                (picked || self.checker_only) && (self.all || config.lvs.have_checker_config)
+                (picked || self.checker_only)
+                    && (self.all || config.present.checker || config.lvs.have_checker_config)
             }
         }
     }
@@ -168,6 +169,7 @@ pub fn parent_copy(config: config::Config) -> config::Config {
     kept.vrrp.static_routes = first(vrrp.static_routes);
     kept.vrrp.static_rules = first(vrrp.static_rules);
     kept.lvs.have_checker_config = config.lvs.have_checker_config;
+    kept.present = config.present;
     kept.bfd.instances = first(config.bfd.instances);
     kept
 }
@@ -175,7 +177,8 @@ pub fn parent_copy(config: config::Config) -> config::Config {
 /// keepalived's `have_vrrp_config`: any VRRP keyword that gives the child work.
 fn has_vrrp_config(config: &config::Config) -> bool {
     let vrrp = &config.vrrp;
-    !vrrp.instances.is_empty()
+    config.present.vrrp
+        || !vrrp.instances.is_empty()
         || !vrrp.sync_groups.is_empty()
         || !vrrp.static_addresses.is_empty()
         || !vrrp.static_routes.is_empty()
@@ -232,6 +235,17 @@ impl Settings {
 /// Loads the configuration.
 pub fn load(options: &DaemonOptions) -> config::Loaded {
     config::load_file(&options.config_file, &options.load, &config::HostSystem)
+}
+
+/// What keepalived's parent reads at a reload: global_defs and which root blocks are
+/// present. The children read (and validate) the whole configuration themselves, so
+/// reading it here too would only delay their reload.
+pub fn load_globals(options: &DaemonOptions) -> config::Loaded {
+    let load = config::LoadOptions {
+        global_only: true,
+        ..options.load.clone()
+    };
+    config::load_file(&options.config_file, &load, &config::HostSystem)
 }
 
 /// Enters `-s NETNS` and loads the configuration, entering its `net_namespace` and

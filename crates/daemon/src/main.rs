@@ -178,6 +178,7 @@ fn load_options(cli: &Cli) -> config::LoadOptions {
             instance: None,
             generated_line_limit: None,
         },
+        global_only: false,
     }
 }
 

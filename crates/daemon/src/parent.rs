@@ -640,7 +640,7 @@ impl<'a> Watchdog<'a> {
         if mark_reload_file {
             self.create_reload_file();
         }
-        let loaded = daemon::load(self.options);
+        let loaded = daemon::load_globals(self.options);
         if mark_reload_file {
             self.remove_reload_file();
         }

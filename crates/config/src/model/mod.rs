@@ -17,9 +17,38 @@ pub struct Config {
     pub vrrp: VrrpConfig,
     pub lvs: LvsConfig,
     pub bfd: BfdConfig,
+    /// Which processes have work, from the root keywords present.
+    pub present: Present,
     /// Every file read, indexed by [`crate::span::FileId`]: what a running daemon needs
     /// to name the `file:line` of a configuration item long after the text is gone.
     pub source_files: Vec<std::path::PathBuf>,
+}
+
+/// keepalived's `have_vrrp_config`, `have_checker_config` and `have_bfd_config`: set
+/// when the global pass meets one of those root keywords (their blocks are not read
+/// there), so the parent knows which children to start from that pass alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Present {
+    /// `vrrp_instance`, `static_ipaddress`, `static_routes` or `static_rules`.
+    pub vrrp: bool,
+    /// `virtual_server`.
+    pub checker: bool,
+    /// `bfd_instance`.
+    pub bfd: bool,
+}
+
+impl Present {
+    /// Notes a root keyword met in the global pass.
+    pub fn note_root(&mut self, keyword: &str) {
+        match keyword {
+            "vrrp_instance" | "static_ipaddress" | "static_routes" | "static_rules" => {
+                self.vrrp = true;
+            }
+            "virtual_server" => self.checker = true,
+            "bfd_instance" => self.bfd = true,
+            _ => {}
+        }
+    }
 }
 
 impl Config {
