@@ -7,14 +7,17 @@
 //! (then the same time is taken again, for the next day). Removing the file (or
 //! emptying it) cancels the reload.
 //!
-//! Divergence: keepalived reads a time without `Z` as local time; we take it as UTC,
-//! like every timestamp this daemon writes (no time-zone database is read).
+//! As keepalived, a time without `Z` is the host's local time (`TZ`, else
+//! /etc/localtime, through the C library's `mktime`/`localtime_r`), and the times it
+//! logs are local too.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use tokio::sync::mpsc::UnboundedSender;
+
+use linux::LocalTime;
 
 use crate::logging::{civil_from_days, days_from_civil};
 
@@ -38,10 +41,52 @@ pub enum TimeError {
     Past(String),
 }
 
-/// Parses a reload time relative to `now`.
+/// Converts between seconds since the epoch and civil times of one time zone.
+pub trait Zone {
+    fn civil(&self, secs: i64) -> Option<LocalTime>;
+    fn epoch(&self, civil: LocalTime) -> Option<i64>;
+}
+
+/// Coordinated universal time (a reload time ending in `Z`).
+pub struct Utc;
+
+impl Zone for Utc {
+    fn civil(&self, secs: i64) -> Option<LocalTime> {
+        let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+        let rem = secs.rem_euclid(86_400);
+        Some((year, month, day, rem / 3600, rem % 3600 / 60, rem % 60))
+    }
+
+    fn epoch(&self, (year, month, day, hour, minute, second): LocalTime) -> Option<i64> {
+        Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
+    }
+}
+
+/// The host's time zone, as keepalived's `localtime_r`/`mktime` see it.
+pub struct HostZone;
+
+impl Zone for HostZone {
+    fn civil(&self, secs: i64) -> Option<LocalTime> {
+        linux::local_time(secs)
+    }
+
+    fn epoch(&self, civil: LocalTime) -> Option<i64> {
+        linux::local_to_epoch(civil)
+    }
+}
+
+/// Parses a reload time relative to `now`; without `Z` it is the host's local time.
 pub fn parse(text: &str, now: SystemTime) -> Result<ReloadTime, TimeError> {
+    parse_in(text, now, &HostZone)
+}
+
+/// [`parse`] with `local` standing for the host's time zone.
+pub fn parse_in(text: &str, now: SystemTime, local: &dyn Zone) -> Result<ReloadTime, TimeError> {
     let text = text.trim_end_matches(['\n', '\r']);
-    let body = text.strip_suffix('Z').unwrap_or(text);
+    let (body, zone): (&str, &dyn Zone) = match text.strip_suffix('Z') {
+        Some(body) => (body, &Utc),
+        None => (text, local),
+    };
     let format = || TimeError::Format(text.to_string());
     let invalid = || TimeError::Invalid(text.to_string());
     let now_secs = now
@@ -75,7 +120,10 @@ pub fn parse(text: &str, now: SystemTime) -> Result<ReloadTime, TimeError> {
         return Err(invalid());
     }
     let (year, month, day) = match date {
-        None => civil_from_days(now_secs.div_euclid(86_400)),
+        None => {
+            let (year, month, day, ..) = zone.civil(now_secs).ok_or_else(invalid)?;
+            (year, month, day)
+        }
         Some(date) => {
             let ymd = numbers(date, '-')?;
             let [year, month, day] = ymd[..] else {
@@ -98,12 +146,18 @@ pub fn parse(text: &str, now: SystemTime) -> Result<ReloadTime, TimeError> {
             (year, month, day)
         }
     };
-    let mut at = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
+    let mut at = zone
+        .epoch((year, month, day, hour, minute, second))
+        .ok_or_else(invalid)?;
     if at <= now_secs {
         if date.is_some() {
             return Err(TimeError::Past(text.to_string()));
         }
-        at += 86_400;
+        // The same time of day tomorrow (a civil day: 23 or 25 hours across a DST change).
+        let (year, month, day) = civil_from_days(days_from_civil(year, month, day) + 1);
+        at = zone
+            .epoch((year, month, day, hour, minute, second))
+            .ok_or_else(invalid)?;
     }
     let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(at).map_err(|_| invalid())?);
     Ok(ReloadTime {
@@ -114,18 +168,20 @@ pub fn parse(text: &str, now: SystemTime) -> Result<ReloadTime, TimeError> {
 
 /// keepalived's `format_time_t()`: `YYYY-MM-DD HH:MM:SS`.
 pub fn format(time: SystemTime) -> String {
+    format_in(time, &HostZone)
+}
+
+/// [`format`] in the given zone.
+pub fn format_in(time: SystemTime, zone: &dyn Zone) -> String {
     let secs = time
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(0))
         .unwrap_or(0);
-    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let (year, month, day, hour, minute, second) = zone
+        .civil(secs)
+        .or_else(|| Utc.civil(secs))
+        .unwrap_or((1970, 1, 1, 0, 0, 0));
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}")
 }
 
 /// Reads the first line of the file: `None` when it is missing or empty (cancel).
@@ -181,7 +237,7 @@ mod tests {
     fn at(text: &str) -> SystemTime {
         // 2026-11-22 06:00:00 UTC
         let now = UNIX_EPOCH + Duration::from_secs(1_795_327_200);
-        match parse(text, now) {
+        match parse_in(text, now, &Utc) {
             Ok(t) => t.at,
             Err(e) => panic!("{text}: {e}"),
         }
@@ -190,26 +246,86 @@ mod tests {
     #[test]
     fn reload_times_as_keepalived_reads_them() {
         let now = UNIX_EPOCH + Duration::from_secs(1_795_327_200);
-        assert_eq!(format(now), "2026-11-22 06:00:00");
-        assert_eq!(format(at("07:30:00")), "2026-11-22 07:30:00");
-        assert_eq!(format(at("07:30:00Z")), "2026-11-22 07:30:00");
+        assert_eq!(format_in(now, &Utc), "2026-11-22 06:00:00");
+        assert_eq!(format_in(at("07:30:00"), &Utc), "2026-11-22 07:30:00");
+        assert_eq!(format_in(at("07:30:00Z"), &Utc), "2026-11-22 07:30:00");
         // A time of day already past is tomorrow.
-        assert_eq!(format(at("05:00:00")), "2026-11-23 05:00:00");
-        assert_eq!(format(at("2026-12-01 00:00:01")), "2026-12-01 00:00:01");
-        assert_eq!(format(at("26-12-01 00:00:01")), "2026-12-01 00:00:01");
-        let parsed = parse("2026-12-01 00:00:01Z", now).expect("date");
-        assert!(parsed.date_given);
-        assert!(!parse("07:30:00", now).expect("time").date_given);
+        assert_eq!(format_in(at("05:00:00"), &Utc), "2026-11-23 05:00:00");
         assert_eq!(
-            parse("2026-11-21 00:00:00", now),
+            format_in(at("2026-12-01 00:00:01"), &Utc),
+            "2026-12-01 00:00:01"
+        );
+        assert_eq!(
+            format_in(at("26-12-01 00:00:01"), &Utc),
+            "2026-12-01 00:00:01"
+        );
+        let parsed = parse_in("2026-12-01 00:00:01Z", now, &Utc).expect("date");
+        assert!(parsed.date_given);
+        assert!(!parse_in("07:30:00", now, &Utc).expect("time").date_given);
+        assert_eq!(
+            parse_in("2026-11-21 00:00:00", now, &Utc),
             Err(TimeError::Past("2026-11-21 00:00:00".to_string()))
         );
-        assert!(matches!(parse("7:30", now), Err(TimeError::Format(_))));
-        assert!(matches!(parse("25:00:00", now), Err(TimeError::Invalid(_))));
         assert!(matches!(
-            parse("2026-02-31 00:00:00", now),
+            parse_in("7:30", now, &Utc),
+            Err(TimeError::Format(_))
+        ));
+        assert!(matches!(
+            parse_in("25:00:00", now, &Utc),
             Err(TimeError::Invalid(_))
         ));
-        assert!(matches!(parse("aa:bb:cc", now), Err(TimeError::Invalid(_))));
+        assert!(matches!(
+            parse_in("2026-02-31 00:00:00", now, &Utc),
+            Err(TimeError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse_in("aa:bb:cc", now, &Utc),
+            Err(TimeError::Invalid(_))
+        ));
+    }
+
+    /// A zone six hours ahead of UTC (no daylight saving), standing for the host's.
+    struct PlusSix;
+
+    impl Zone for PlusSix {
+        fn civil(&self, secs: i64) -> Option<LocalTime> {
+            Utc.civil(secs + 6 * 3600)
+        }
+        fn epoch(&self, civil: LocalTime) -> Option<i64> {
+            Utc.epoch(civil).map(|secs| secs - 6 * 3600)
+        }
+    }
+
+    #[test]
+    fn times_without_z_are_local_like_keepalived() {
+        // 2026-11-22 06:00:00 UTC is 12:00:00 at +06:00.
+        let now = UNIX_EPOCH + Duration::from_secs(1_795_327_200);
+        let local = |text: &str| match parse_in(text, now, &PlusSix) {
+            Ok(t) => t.at,
+            Err(e) => panic!("{text}: {e}"),
+        };
+        assert_eq!(
+            format_in(local("13:00:00"), &PlusSix),
+            "2026-11-22 13:00:00"
+        );
+        assert_eq!(format_in(local("13:00:00"), &Utc), "2026-11-22 07:00:00");
+        // 07:30 local is past at 12:00 local, though not in UTC: tomorrow.
+        assert_eq!(
+            format_in(local("07:30:00"), &PlusSix),
+            "2026-11-23 07:30:00"
+        );
+        // With Z the zone is UTC whatever the host's.
+        assert_eq!(format_in(local("07:30:00Z"), &Utc), "2026-11-22 07:30:00");
+        assert_eq!(
+            parse_in("2026-11-22 11:59:59", now, &PlusSix),
+            Err(TimeError::Past("2026-11-22 11:59:59".to_string()))
+        );
+    }
+
+    #[test]
+    fn the_host_zone_round_trips_through_the_c_library() {
+        let secs = 1_795_327_200;
+        let civil = HostZone.civil(secs).expect("localtime_r");
+        assert_eq!(HostZone.epoch(civil), Some(secs));
     }
 }

@@ -525,14 +525,17 @@ fn reload_time_file_schedules_a_reload() {
     );
     let a = start_ours(&mut lab, "a", &text, &[], &[]);
     wait_log(&mut lab, &a, "Startup complete", WAIT).expect("startup complete");
-    // Two seconds from now, with a date, in UTC.
+    // Two seconds from now, with a date, in UTC; logged in local time as keepalived.
     let when = std::time::SystemTime::now() + Duration::from_secs(2);
-    let stamp = daemon::reload_time::format(when);
-    std::fs::write(&time_file, format!("{stamp}Z\n")).expect("write reload time");
+    let utc = daemon::reload_time::format_in(when, &daemon::reload_time::Utc);
+    std::fs::write(&time_file, format!("{utc}Z\n")).expect("write reload time");
     wait_log(
         &mut lab,
         &a,
-        &format!("Scheduling reload for {stamp}"),
+        &format!(
+            "Scheduling reload for {}",
+            daemon::reload_time::format(when)
+        ),
         WAIT,
     )
     .expect("the parent schedules the reload");

@@ -47,7 +47,7 @@ pub mod vrrp_socket;
 
 pub use netlink::{Change, Netlink, NetlinkError};
 /// `kill(2)` with any signal number (the daemon forwards real-time signals).
-pub use sys::send_signal;
+pub use sys::{LocalTime, local_time, local_to_epoch, send_signal};
 
 /// Returns the allocator's free memory to the kernel (glibc `malloc_trim`): call it
 /// after freeing something large, such as a parsed configuration, so the daemon's

@@ -196,6 +196,51 @@ pub fn send_signal(pid: i32, signal: i32) -> io::Result<()> {
     }
 }
 
+/// A civil date and time of day as the host's time zone (`TZ`, else /etc/localtime)
+/// shows it: (year, month 1-12, day, hour, minute, second).
+pub type LocalTime = (i64, u32, u32, i64, i64, i64);
+
+/// `localtime_r(3)`: the host's local civil time of `secs` since the epoch.
+pub fn local_time(secs: i64) -> Option<LocalTime> {
+    let t: libc::time_t = secs;
+    // SAFETY: an all-zero `tm` is a valid value of that plain C struct.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are to live locals for the duration of the call;
+    // localtime_r writes only into `tm` (and reads the time-zone database).
+    let result = unsafe { libc::localtime_r(&t, &mut tm) };
+    if result.is_null() {
+        return None;
+    }
+    Some((
+        i64::from(tm.tm_year) + 1900,
+        u32::try_from(tm.tm_mon + 1).ok()?,
+        u32::try_from(tm.tm_mday).ok()?,
+        i64::from(tm.tm_hour),
+        i64::from(tm.tm_min),
+        i64::from(tm.tm_sec),
+    ))
+}
+
+/// `mktime(3)`: seconds since the epoch of a civil time in the host's time zone (the
+/// C library decides daylight saving time, `tm_isdst = -1`). `None` when it cannot be
+/// represented.
+pub fn local_to_epoch(time: LocalTime) -> Option<i64> {
+    let (year, month, day, hour, minute, second) = time;
+    // SAFETY: an all-zero `tm` is a valid value of that plain C struct.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    tm.tm_year = i32::try_from(year - 1900).ok()?;
+    tm.tm_mon = i32::try_from(month).ok()? - 1;
+    tm.tm_mday = i32::try_from(day).ok()?;
+    tm.tm_hour = i32::try_from(hour).ok()?;
+    tm.tm_min = i32::try_from(minute).ok()?;
+    tm.tm_sec = i32::try_from(second).ok()?;
+    tm.tm_isdst = -1;
+    // SAFETY: `tm` is a live, initialised local; mktime normalises it in place and
+    // keeps no pointer to it.
+    let t = unsafe { libc::mktime(&mut tm) };
+    (t != -1).then_some(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
