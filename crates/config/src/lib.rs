@@ -17,7 +17,7 @@ pub mod system;
 
 use std::path::Path;
 
-pub use diag::{Diagnostic, Diagnostics, Level};
+pub use diag::{Diagnostic, Diagnostics, Level, MAX_KEPT_DIAGNOSTICS};
 pub use model::Config;
 pub use reader::ReaderOptions;
 pub use span::{SourceMap, Span};

@@ -319,3 +319,24 @@ fn the_parents_global_pass_notes_which_processes_have_work() {
     let parent = config::load_str("keepalived.conf", static_only, &global_only, &host());
     assert!(parent.config.present.vrrp && !parent.config.present.checker);
 }
+
+/// Found by fuzzing: a `~SEQ` over a block that is not valid repeats its errors on every
+/// generated line. keepalived prints millions of lines for minutes; we keep the first
+/// [`config::MAX_KEPT_DIAGNOSTICS`], count the rest, and end with one line saying so.
+#[test]
+fn a_sequence_of_broken_lines_keeps_the_first_diagnostics_and_counts_the_rest() {
+    let text = "$BROKEN=no_such_keyword ${N}\n~SEQ(N,1,30000) $BROKEN\n";
+    let loaded = load(text);
+    assert_eq!(loaded.diags.items.len(), config::MAX_KEPT_DIAGNOSTICS);
+    assert!(loaded.diags.left_out >= 30_000 - config::MAX_KEPT_DIAGNOSTICS);
+    assert_eq!(loaded.exit_code(), 5, "unknown keywords are errors");
+    let rendered = loaded.render();
+    assert!(
+        rendered
+            .lines()
+            .last()
+            .is_some_and(|l| l.contains("more diagnostics not shown")),
+        "{}",
+        &rendered[rendered.len().saturating_sub(300)..]
+    );
+}
