@@ -12,15 +12,16 @@
 
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use daemon::checker::{CheckerOptions, CheckerRuntime};
 use daemon::control::{self, Command};
 use ipvs::reconcile::{Kernel, Op, SimulatedKernel, Table};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::task::JoinHandle;
+
+#[path = "common/checker.rs"]
+mod checker;
+use checker::{Scratch, Server};
 
 /// The simulated kernel, shared between the runtime and the test.
 #[derive(Clone, Default)]
@@ -61,71 +62,6 @@ impl SharedKernel {
             .iter()
             .filter(|op| matches!(op, Op::EditDest(..)))
             .count()
-    }
-}
-
-/// A loopback listener that answers HTTP (or just accepts), stoppable.
-struct Server {
-    port: u16,
-    task: Option<JoinHandle<()>>,
-}
-
-impl Server {
-    fn start(rt: &tokio::runtime::Runtime, port: u16) -> Server {
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
-            .expect("bind");
-        let port = listener.local_addr().unwrap().port();
-        let task = rt.spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let mut buffer = [0u8; 1024];
-                    let mut request = Vec::new();
-                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match stream.read(&mut buffer).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => request.extend_from_slice(&buffer[..n]),
-                        }
-                    }
-                    let _ = stream
-                        .write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
-                        .await;
-                });
-            }
-        });
-        Server {
-            port,
-            task: Some(task),
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("kl-checker-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -252,7 +188,7 @@ fn checkers_drive_table_notifies_quorum_and_reload() {
         .build()
         .unwrap();
     let scratch = Scratch::new("runtime");
-    let dir = scratch.0.clone();
+    let dir = scratch.path().to_path_buf();
     std::fs::write(dir.join("state"), "0\n").unwrap();
     let rs1 = Server::start(&rt, 0);
     let mut rs2 = Server::start(&rt, 0);
@@ -415,7 +351,7 @@ fn a_stalling_smtp_server_does_not_delay_checker_transitions() {
         .build()
         .unwrap();
     let scratch = Scratch::new("smtp-stall");
-    let dir = scratch.0.clone();
+    let dir = scratch.path().to_path_buf();
     // Accepts every connection and holds it, silent.
     let stall = rt
         .block_on(tokio::net::TcpListener::bind(("127.0.0.1", 0)))

@@ -20,8 +20,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::task::JoinHandle;
+#[path = "common/checker.rs"]
+mod checker;
+use checker::{Scratch, Server};
 
 const WAIT: Duration = Duration::from_secs(40);
 const POLL: Duration = Duration::from_millis(200);
@@ -44,60 +45,6 @@ fn table() -> Vec<String> {
         .collect();
     lines.sort();
     lines
-}
-
-/// A loopback listener answering HTTP/1.0 200, stoppable and restartable on
-/// the same port.
-struct Server {
-    port: u16,
-    task: Option<JoinHandle<()>>,
-}
-
-impl Server {
-    fn start(rt: &tokio::runtime::Runtime, port: u16) -> Server {
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
-            .expect("bind");
-        let port = listener.local_addr().unwrap().port();
-        let task = rt.spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let mut buffer = [0u8; 1024];
-                    let mut request = Vec::new();
-                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match stream.read(&mut buffer).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => request.extend_from_slice(&buffer[..n]),
-                        }
-                    }
-                    let _ = stream
-                        .write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
-                        .await;
-                });
-            }
-        });
-        Server {
-            port,
-            task: Some(task),
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-
-    fn restart(&mut self, rt: &tokio::runtime::Runtime) {
-        self.stop();
-        *self = Server::start(rt, self.port);
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 /// One daemon under test, stopped (SIGKILL) on drop if still running.
@@ -259,9 +206,8 @@ fn wait_notify_count(dir: &Path, line: &str, count: usize) -> Vec<String> {
 
 /// Runs the steps with `program`; returns what was seen at each.
 fn scenario(program: &str, tag: &str, rt: &tokio::runtime::Runtime) -> (Transcript, String) {
-    let dir = std::env::temp_dir().join(format!("checker-vm-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = Scratch::new(&format!("vm-{tag}"));
+    let dir = scratch.path();
     let mut servers = [
         Server::start(rt, 0),
         Server::start(rt, 0),
@@ -271,7 +217,7 @@ fn scenario(program: &str, tag: &str, rt: &tokio::runtime::Runtime) -> (Transcri
     let flag = dir.join("misc-ok");
     std::fs::write(&flag, "").unwrap();
     let conf = dir.join("keepalived.conf");
-    std::fs::write(&conf, config(&dir, ports)).unwrap();
+    std::fs::write(&conf, config(dir, ports)).unwrap();
     let rs = |i: usize| format!("127.0.0.1:{}", ports[i]);
     let mut transcript = Transcript::new();
     // Ports differ per run; the transcript names them rs1..rs3.
@@ -289,27 +235,27 @@ fn scenario(program: &str, tag: &str, rt: &tokio::runtime::Runtime) -> (Transcri
     };
 
     run("ipvsadm", &["-C"]);
-    let daemon = Daemon::start(program, &conf, &dir, tag);
+    let daemon = Daemon::start(program, &conf, dir, tag);
     let start = wait_table("the three real servers", |t| {
         (0..3).all(|i| t.iter().any(|l| l.contains(&rs(i))))
     });
     // keepalived judges quorum before the table exists, so it "gains" it at start.
-    let lines = wait_notify(&dir, "quorum_up vs extra");
+    let lines = wait_notify(dir, "quorum_up vs extra");
     transcript.push(("start".into(), neutral(start), lines));
 
     servers[1].stop();
     let weight0 = wait_table("rs2 weight 0", |t| {
         t.iter().any(|l| l.contains(&rs(1)) && l.ends_with(" -w 0"))
     });
-    let lines = wait_notify(&dir, "down rs2 extra");
+    let lines = wait_notify(dir, "down rs2 extra");
     transcript.push(("rs2 down".into(), neutral(weight0), lines));
 
     std::fs::remove_file(&flag).unwrap();
     let sorry = wait_table("the sorry server alone", |t| {
         t.iter().any(|l| l.contains("192.0.2.200:80")) && !t.iter().any(|l| l.contains(&rs(0)))
     });
-    wait_notify(&dir, "down rs3 extra");
-    let lines = wait_notify(&dir, "quorum_down vs extra");
+    wait_notify(dir, "down rs3 extra");
+    let lines = wait_notify(dir, "quorum_down vs extra");
     transcript.push(("quorum lost".into(), neutral(sorry), lines));
 
     servers[1].restart(rt);
@@ -318,9 +264,9 @@ fn scenario(program: &str, tag: &str, rt: &tokio::runtime::Runtime) -> (Transcri
         !t.iter().any(|l| l.contains("192.0.2.200:80"))
             && (0..3).all(|i| t.iter().any(|l| l.contains(&rs(i)) && l.ends_with(" -w 1")))
     });
-    wait_notify(&dir, "up rs2 extra");
-    wait_notify(&dir, "up rs3 extra");
-    let lines = wait_notify(&dir, "quorum_up vs extra");
+    wait_notify(dir, "up rs2 extra");
+    wait_notify(dir, "up rs3 extra");
+    let lines = wait_notify(dir, "quorum_up vs extra");
     transcript.push(("restored".into(), neutral(back), lines));
 
     // SIGKILL of the checker child (issue 9): the parent starts a new one, which
@@ -341,13 +287,13 @@ fn scenario(program: &str, tag: &str, rt: &tokio::runtime::Runtime) -> (Transcri
     let weight0 = wait_table("rs2 weight 0 under the new checker", |t| {
         t.iter().any(|l| l.contains(&rs(1)) && l.ends_with(" -w 0"))
     });
-    let lines = wait_notify_count(&dir, "down rs2 extra", 2);
+    let lines = wait_notify_count(dir, "down rs2 extra", 2);
     transcript.push(("new checker, rs2 down".into(), neutral(weight0), lines));
     servers[1].restart(rt);
     let back = wait_table("rs2 back under the new checker", |t| {
         (0..3).all(|i| t.iter().any(|l| l.contains(&rs(i)) && l.ends_with(" -w 1")))
     });
-    let lines = wait_notify_count(&dir, "up rs2 extra", 2);
+    let lines = wait_notify_count(dir, "up rs2 extra", 2);
     transcript.push(("new checker, rs2 up".into(), neutral(back), lines));
 
     if tag == "ours" {
@@ -364,12 +310,11 @@ fn scenario(program: &str, tag: &str, rt: &tokio::runtime::Runtime) -> (Transcri
 
     daemon.stop();
     let end = table();
-    transcript.push(("stopped".into(), neutral(end), notify_lines(&dir)));
+    transcript.push(("stopped".into(), neutral(end), notify_lines(dir)));
     let log = std::fs::read_to_string(dir.join(format!("{tag}.log"))).unwrap_or_default();
     let log = (0..3).fold(log, |l, i| {
         l.replace(&format!(":{}", ports[i]), &format!(":rs{}", i + 1))
     });
-    let _ = std::fs::remove_dir_all(&dir);
     (transcript, log)
 }
 

@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 
 use common::{
     Daemon, Running, VIP, alive, can_run, has_vip, pair, pids_with_arg, read_pid, rss_kib, start,
-    v3_instance as config, v3_instance_on as config_on, wait_log, wait_no_vip, wait_vip,
+    unique_sleep_arg, v3_instance as config, v3_instance_on as config_on, wait_log, wait_no_vip,
+    wait_vip,
 };
 use lab::{Lab, wait_for};
 
@@ -114,11 +115,6 @@ fn script(path: &Path, body: &str) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 }
 
-/// A `sleep` argument no other test uses, to find (and end) what a script left.
-fn unique_sleep(tag: u32) -> String {
-    format!("{}.{tag}", 7000 + std::process::id() % 1000)
-}
-
 /// Ends the processes a test's scripts left behind (only those: found by the test's
 /// unique argument).
 struct Leftovers(String);
@@ -181,7 +177,7 @@ fn scripts_that_fork_flood_output_or_never_exit_do_not_block_the_daemon() {
     }
     let mut lab = pair("fscr");
     let dir = lab.node("a").expect("a").dir.clone();
-    let leftover = unique_sleep(1);
+    let leftover = unique_sleep_arg(1);
     let _cleanup = Leftovers(leftover.clone());
     let runs = dir.join("runs");
     // Leaves a child running with our stdout/stderr, then succeeds.
@@ -268,7 +264,7 @@ fn a_hanging_tracking_script_is_timed_out_killed_and_recovers() {
     }
     let mut lab = pair("fhang");
     let dir = lab.node("a").expect("a").dir.clone();
-    let leftover = unique_sleep(2);
+    let leftover = unique_sleep_arg(2);
     let _cleanup = Leftovers(leftover.clone());
     let runs = dir.join("runs");
     let check = dir.join("check.sh");

@@ -12,8 +12,8 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use common::{
-    Daemon, VIP, can_run, pair, pids_with_arg, start, v3_instance as instance, wait_log,
-    wait_no_vip, wait_vip,
+    Daemon, VIP, can_run, pair, pids_with_arg, start, unique_sleep_arg, v3_instance as instance,
+    wait_log, wait_no_vip, wait_vip,
 };
 use lab::wait_for;
 
@@ -44,12 +44,6 @@ impl Drop for Sleepers {
             self.stop_one();
         }
     }
-}
-
-/// A `sleep` argument no other process on the machine has: a long duration with
-/// this test process's pid and a per-call tag as the fraction.
-fn unique_sleep_arg(tag: u32) -> String {
-    format!("3000.{}{tag:03}", std::process::id())
 }
 
 #[test]

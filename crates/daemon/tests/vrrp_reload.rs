@@ -57,6 +57,37 @@ fn capture(lab: &mut Lab, node: &str, log: &str, argv: &[&str], ready: &str) -> 
     path
 }
 
+/// `ip monitor address` in `node`, subscribed: it prints nothing until an event, so
+/// a probe address is added until the monitor shows it. A deletion the test then
+/// looks for cannot have happened before the monitor listened.
+fn address_monitor(lab: &mut Lab, node: &str) -> PathBuf {
+    let monitor = capture(
+        lab,
+        node,
+        "monitor.txt",
+        &["ip", "-o", "-ts", "monitor", "address"],
+        "",
+    );
+    probe_address(lab, node, &monitor, "198.51.100.99/32");
+    monitor
+}
+
+/// Adds `address` to `node`'s eth0 (again, while `monitor` may not have subscribed
+/// yet) until `monitor` has printed it; the address is on eth0 afterwards.
+fn probe_address(lab: &Lab, node: &str, monitor: &Path, address: &str) {
+    let shown = format!(" {address}");
+    wait_for("monitor sees the probe", WAIT, common::POLL, || {
+        if read(monitor).contains(&shown) {
+            return Some(());
+        }
+        let _ = lab.exec_unchecked(node, &["ip", "addr", "del", address, "dev", "eth0"]);
+        lab.exec(node, &["ip", "addr", "add", address, "dev", "eth0"])
+            .expect("add a probe address");
+        None
+    })
+    .expect("ip monitor is live");
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
@@ -132,20 +163,7 @@ fn hundred_reloads(backup: Daemon, tag: &str) {
     }
     wait_log(&mut lab, &b, "(VI_2) Entering BACKUP STATE", WAIT).expect("b BACKUP");
     wait_log(&mut lab, &b, "(VI_3) Entering BACKUP STATE", WAIT).expect("b BACKUP");
-    let monitor = capture(
-        &mut lab,
-        "a",
-        "monitor.txt",
-        &["ip", "-o", "-ts", "monitor", "address"],
-        "",
-    );
-    // `ip monitor` prints nothing until an event: give it a moment to subscribe by
-    // waiting for one of a's adverts to pass first.
-    let seen = advert_times(&read(&adverts), "192.0.2.11", 51).len();
-    wait_for("one more advert", WAIT, common::POLL, || {
-        (advert_times(&read(&adverts), "192.0.2.11", 51).len() > seen).then_some(())
-    })
-    .expect("a advertises");
+    let monitor = address_monitor(&mut lab, "a");
     let a_before = read(&a.log_file());
     let b_before = read(&b.log_file());
     let start_time = std::time::SystemTime::now()
@@ -175,15 +193,7 @@ fn hundred_reloads(backup: Daemon, tag: &str) {
     .expect("a still advertises");
 
     // The monitor was listening all along: it sees an address added by hand now.
-    lab.exec(
-        "a",
-        &["ip", "addr", "add", "198.51.100.99/32", "dev", "eth0"],
-    )
-    .expect("add a probe address");
-    wait_for("monitor sees the probe", WAIT, common::POLL, || {
-        read(&monitor).contains(" 198.51.100.99/32").then_some(())
-    })
-    .expect("ip monitor is live");
+    probe_address(&lab, "a", &monitor, "198.51.100.98/32");
     let monitor_text = read(&monitor);
     for vip in ["192.0.2.100", "192.0.2.101", "192.0.2.102", "192.0.2.103"] {
         let deleted: Vec<&str> = monitor_text
@@ -291,18 +301,7 @@ fn reload_applies_changed_added_and_removed_instances() {
         wait_vip(&lab, "a", "eth0", vip, WAIT).expect("a MASTER");
     }
     wait_log(&mut lab, &b, "(GONE) Entering BACKUP STATE", WAIT).expect("b BACKUP");
-    let monitor = capture(
-        &mut lab,
-        "a",
-        "monitor.txt",
-        &["ip", "-o", "-ts", "monitor", "address"],
-        "",
-    );
-    let seen = advert_times(&read(&adverts), "192.0.2.11", 51).len();
-    wait_for("one more advert", WAIT, common::POLL, || {
-        (advert_times(&read(&adverts), "192.0.2.11", 51).len() > seen).then_some(())
-    })
-    .expect("a advertises");
+    let monitor = address_monitor(&mut lab, "a");
     let a_before = read(&a.log_file());
 
     let after = format!(

@@ -328,6 +328,13 @@ pub fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// A `sleep` argument no other process on the machine has: a long duration with
+/// this test process's pid and a per-call tag as the fraction. [`pids_with_arg`]
+/// finds (only) the processes started with it.
+pub fn unique_sleep_arg(tag: u32) -> String {
+    format!("3000.{}{tag:03}", std::process::id())
+}
+
 /// Pids of processes whose arguments include `arg`.
 pub fn pids_with_arg(arg: &str) -> Vec<u32> {
     let needle = format!("\u{0}{arg}\u{0}");
