@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use config::model::lvs::CheckerKind;
 use config::model::vrrp::TrackFile;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, InotifyEvent, WatchDescriptor};
 use tokio::sync::mpsc;
 
 /// A FILE_CHECK resolved against its `track_file`.
@@ -138,6 +138,39 @@ pub fn track_file_number(bytes: &[u8]) -> Option<i64> {
     strtol(&text).filter(|v| *v >= i64::from(i32::MIN) && *v <= i64::from(i32::MAX) + 1)
 }
 
+/// One file followed through an inotify watch on its directory, so that
+/// creating, rewriting, moving or deleting it is seen (keepalived
+/// `trackers/track_file.c` watches the directory too). Shared by FILE_CHECK and
+/// the VRRP `track_file` watcher.
+#[derive(Debug)]
+pub struct FileWatch {
+    wd: WatchDescriptor,
+    name: OsString,
+}
+
+impl FileWatch {
+    /// Watches the directory of `path` on `inotify`; `None` when `path` names
+    /// no file.
+    pub fn add(inotify: &Inotify, path: &Path) -> nix::Result<Option<FileWatch>> {
+        let Some(name) = path.file_name().map(OsString::from) else {
+            return Ok(None);
+        };
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let flags =
+            AddWatchFlags::IN_CLOSE_WRITE | AddWatchFlags::IN_DELETE | AddWatchFlags::IN_MOVE;
+        let wd = inotify.add_watch(dir, flags)?;
+        Ok(Some(FileWatch { wd, name }))
+    }
+
+    /// Whether `event` concerns the watched file.
+    pub fn matches(&self, event: &InotifyEvent) -> bool {
+        self.wd == event.wd && event.name.as_deref() == Some(self.name.as_os_str())
+    }
+}
+
 /// A watched file changed its verdict for checker `index` (the caller's index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileEvent {
@@ -162,20 +195,9 @@ pub fn spawn_watcher(
         .map_err(std::io::Error::from)?;
     let mut watched = Vec::new();
     for (index, check, last) in checks {
-        let dir = check
-            .path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        let Some(name) = check.path.file_name().map(OsString::from) else {
-            continue;
-        };
-        let flags =
-            AddWatchFlags::IN_CLOSE_WRITE | AddWatchFlags::IN_DELETE | AddWatchFlags::IN_MOVE;
-        let wd = inotify
-            .add_watch(&dir, flags)
-            .map_err(std::io::Error::from)?;
-        watched.push((wd, name, index, check, last));
+        if let Some(watch) = FileWatch::add(&inotify, &check.path).map_err(std::io::Error::from)? {
+            watched.push((watch, index, check, last));
+        }
     }
     std::thread::Builder::new()
         .name("file-check".into())
@@ -196,8 +218,8 @@ pub fn spawn_watcher(
                     Err(_) => return,
                 };
                 for event in &list {
-                    for (wd, name, index, check, last) in &mut watched {
-                        if *wd != event.wd || event.name.as_deref() != Some(name.as_os_str()) {
+                    for (watch, index, check, last) in &mut watched {
+                        if !watch.matches(event) {
                             continue;
                         }
                         let Some(status) = check.read() else {

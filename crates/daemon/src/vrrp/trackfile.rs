@@ -5,10 +5,10 @@
 //! The value goes to the state machine as `TrackerStatus::Value`; it applies the
 //! weight (`value × weight`, weight 0 = FAULT on non-zero).
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+use check::file::FileWatch;
+use nix::sys::inotify::{InitFlags, Inotify};
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::{info, warn};
 
@@ -101,18 +101,11 @@ pub fn spawn_watch(
     };
     let mut watched = Vec::new();
     for file in files {
-        let dir = file
-            .path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        let Some(name) = file.path.file_name().map(OsString::from) else {
-            continue;
-        };
-        let flags =
-            AddWatchFlags::IN_CLOSE_WRITE | AddWatchFlags::IN_DELETE | AddWatchFlags::IN_MOVE;
-        match inotify.add_watch(&dir, flags) {
-            Ok(wd) => watched.push((wd, name, file.index, file.path, file.initial, file.origin)),
+        match FileWatch::add(&inotify, &file.path) {
+            Ok(Some(watch)) => {
+                watched.push((watch, file.index, file.path, file.initial, file.origin))
+            }
+            Ok(None) => {}
             Err(e) => warn!(
                 "{}cannot watch track file {}: {e}",
                 prefix(&file.origin),
@@ -136,8 +129,8 @@ pub fn spawn_watch(
                     return;
                 }
                 for event in &list {
-                    for (wd, name, index, path, last, origin) in &mut watched {
-                        if *wd != event.wd || event.name.as_deref() != Some(name.as_os_str()) {
+                    for (watch, index, path, last, origin) in &mut watched {
+                        if !watch.matches(event) {
                             continue;
                         }
                         let Some(value) = read_value(path, origin) else {
