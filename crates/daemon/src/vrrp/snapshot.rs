@@ -49,29 +49,9 @@ impl History {
 }
 
 /// keepalived's per-instance counters (`vrrp_stats`) plus the receive errors it only
-/// reports over SNMP or logs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counters {
-    pub advert_rcvd: u64,
-    pub advert_sent: u64,
-    pub become_master: u64,
-    pub release_master: u64,
-    pub packet_len_err: u64,
-    pub advert_interval_err: u64,
-    pub ip_ttl_err: u64,
-    pub invalid_type_rcvd: u64,
-    pub addr_list_err: u64,
-    pub invalid_authtype: u64,
-    pub authtype_mismatch: u64,
-    pub auth_failure: u64,
-    pub pri_zero_rcvd: u64,
-    pub pri_zero_sent: u64,
-    pub version_err: u64,
-    pub checksum_err: u64,
-    pub vrid_err: u64,
-    pub malformed_err: u64,
-    pub unicast_src_err: u64,
-}
+/// reports over SNMP or logs: the receive counters with the router's sent/transition
+/// counts filled in.
+pub type Counters = vrrp::packet::Stats;
 
 /// What a tracker watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -398,27 +378,14 @@ impl VrrpRuntime {
         ));
         let cleared = inst.history.router_stats_cleared_at;
         let own = router.stats();
-        let rx = &inst.rx_stats;
+        // The receive checks count into `rx_stats`; what the state machine counts
+        // comes from the router, less what it had at the last STATS_CLEAR.
         let counters = Counters {
-            advert_rcvd: rx.advert_rcvd,
             advert_sent: own.advert_sent.saturating_sub(cleared.advert_sent),
             become_master: own.become_master.saturating_sub(cleared.become_master),
             release_master: own.release_master.saturating_sub(cleared.release_master),
-            packet_len_err: rx.packet_len_err,
-            advert_interval_err: rx.advert_interval_err,
-            ip_ttl_err: rx.ip_ttl_err,
-            invalid_type_rcvd: rx.invalid_type_rcvd,
-            addr_list_err: rx.addr_list_err,
-            invalid_authtype: rx.invalid_authtype,
-            authtype_mismatch: rx.authtype_mismatch,
-            auth_failure: rx.auth_failure,
-            pri_zero_rcvd: rx.pri_zero_rcvd,
             pri_zero_sent: own.pri_zero_sent.saturating_sub(cleared.pri_zero_sent),
-            version_err: rx.version_err,
-            checksum_err: rx.checksum_err,
-            vrid_err: rx.vrid_err,
-            malformed_err: rx.malformed_err,
-            unicast_src_err: rx.unicast_src_err,
+            ..inst.rx_stats
         };
         let (auth_type, auth_pass) = match inst.auth {
             Auth::None => (0, None),
