@@ -134,55 +134,61 @@ impl DaemonOptions {
         }
     }
 
-    /// Whether the VRRP child runs for `config` (keepalived `running_vrrp()`).
-    pub fn wants(&self, role: Role, config: &config::Config) -> bool {
+    /// Whether `role`'s process runs for a configuration with `work` (keepalived
+    /// `running_vrrp()`, `running_checker()`).
+    pub fn wants(&self, role: Role, work: Work) -> bool {
         // -P/-C pick subsystems; with neither, all of them run.
         let picked = !self.vrrp_only && !self.checker_only;
         match role {
             Role::Parent => true,
-            Role::Vrrp => (picked || self.vrrp_only) && (self.all || has_vrrp_config(config)),
-            Role::Checker => {
-                (picked || self.checker_only)
-                    && (self.all || config.present.checker || config.lvs.have_checker_config)
-            }
+            Role::Vrrp => (picked || self.vrrp_only) && (self.all || work.vrrp),
+            Role::Checker => (picked || self.checker_only) && (self.all || work.checker),
         }
     }
 }
 
-/// What the parent keeps of a configuration: the global settings and whether each
-/// subsystem has work ([`DaemonOptions::wants`]); the children read their own copy. At
-/// 1000 instances the whole configuration is ~2 MB the parent would hold for nothing.
-pub fn parent_copy(config: config::Config) -> config::Config {
-    // `wants` only asks whether these lists are empty: their first entry answers alike.
-    // A new Vec: collecting `into_iter().take(1)` would reuse (keep) the old buffer.
-    fn first<T>(list: Vec<T>) -> Vec<T> {
-        list.into_iter().next().into_iter().collect()
-    }
-    let vrrp = config.vrrp;
-    let mut kept = config::Config {
-        global: config.global,
-        ..config::Config::default()
-    };
-    kept.vrrp.instances = first(vrrp.instances);
-    kept.vrrp.sync_groups = first(vrrp.sync_groups);
-    kept.vrrp.static_addresses = first(vrrp.static_addresses);
-    kept.vrrp.static_routes = first(vrrp.static_routes);
-    kept.vrrp.static_rules = first(vrrp.static_rules);
-    kept.lvs.have_checker_config = config.lvs.have_checker_config;
-    kept.present = config.present;
-    kept.bfd.instances = first(config.bfd.instances);
-    kept
+/// Which subsystems a configuration gives work to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Work {
+    /// keepalived's `have_vrrp_config`: any VRRP keyword that gives the child work.
+    pub vrrp: bool,
+    /// keepalived's `have_checker_config`.
+    pub checker: bool,
 }
 
-/// keepalived's `have_vrrp_config`: any VRRP keyword that gives the child work.
-fn has_vrrp_config(config: &config::Config) -> bool {
-    let vrrp = &config.vrrp;
-    config.present.vrrp
-        || !vrrp.instances.is_empty()
-        || !vrrp.sync_groups.is_empty()
-        || !vrrp.static_addresses.is_empty()
-        || !vrrp.static_routes.is_empty()
-        || !vrrp.static_rules.is_empty()
+impl Work {
+    pub fn of(config: &config::Config) -> Work {
+        let vrrp = &config.vrrp;
+        Work {
+            vrrp: config.present.vrrp
+                || !vrrp.instances.is_empty()
+                || !vrrp.sync_groups.is_empty()
+                || !vrrp.static_addresses.is_empty()
+                || !vrrp.static_routes.is_empty()
+                || !vrrp.static_rules.is_empty(),
+            checker: config.present.checker || config.lvs.have_checker_config,
+        }
+    }
+}
+
+/// What the parent keeps of a configuration: the global settings and which
+/// subsystems have work; the children read their own copy. At 1000 instances the
+/// whole configuration is ~2 MB the parent would hold for nothing.
+#[derive(Debug)]
+pub struct ParentConfig {
+    pub global: config::model::GlobalConfig,
+    pub work: Work,
+}
+
+impl ParentConfig {
+    /// Keeps what the parent needs; the rest of `config` is freed on return.
+    pub fn of(config: config::Config) -> ParentConfig {
+        let work = Work::of(&config);
+        ParentConfig {
+            global: config.global,
+            work,
+        }
+    }
 }
 
 /// What every process derives from the command line and the configuration.
@@ -220,13 +226,13 @@ impl Settings {
     }
 
     /// `reload_file`: keepalived's default path or the one given.
-    pub fn reload_file(&self, config: &config::Config) -> Option<PathBuf> {
-        match config.global.reload_file.as_ref()? {
+    pub fn reload_file(&self, global: &config::model::GlobalConfig) -> Option<PathBuf> {
+        match global.reload_file.as_ref()? {
             config::model::global::ReloadFile::Path(path) => Some(PathBuf::from(path)),
             config::model::global::ReloadFile::Default => Some(PidPaths::default_reload_file(
                 self.instance.as_deref(),
                 self.namespace.as_deref(),
-                config.global.use_pid_dir,
+                global.use_pid_dir,
             )),
         }
     }

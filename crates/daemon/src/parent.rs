@@ -33,7 +33,7 @@ use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 use crate::child::{ControlSignal, ControlSignals, SIGJSON, SIGSTATS_CLEAR};
-use crate::daemon::{self, DaemonOptions, Settings, VERSION, exit_code};
+use crate::daemon::{self, DaemonOptions, ParentConfig, Settings, VERSION, Work, exit_code};
 use crate::logging;
 use crate::process::{self, PidFile, Role};
 use crate::reload_time::{self, FileChanged, ReloadTime, TimeError};
@@ -93,9 +93,10 @@ pub fn run(options: &DaemonOptions) -> i32 {
     let paths = &settings.pid_paths;
     daemon::create_pid_dirs(&[&paths.parent, &paths.vrrp, &paths.checker]);
     // keepalived `keepalived_running()`: any of our pid files naming a live process.
+    let work = Work::of(&loaded.config);
     let mine = [Role::Parent, Role::Vrrp, Role::Checker]
         .into_iter()
-        .filter(|role| *role == Role::Parent || options.wants(*role, &loaded.config));
+        .filter(|role| options.wants(*role, work));
     for role in mine {
         if let Some(pid) = process::running_pid(paths.of(role)) {
             info!("daemon is already running (pid {pid})");
@@ -145,7 +146,7 @@ pub fn run(options: &DaemonOptions) -> i32 {
             sources,
         } = loaded;
         drop((diags, sources));
-        let config = daemon::parent_copy(config);
+        let config = ParentConfig::of(config);
         linux::trim_heap();
         let mut watchdog = match Watchdog::new(options, settings.clone(), config) {
             Ok(w) => w,
@@ -199,7 +200,7 @@ struct Signals {
 struct Watchdog<'a> {
     options: &'a DaemonOptions,
     settings: Settings,
-    config: config::Config,
+    config: ParentConfig,
     slots: Vec<Slot>,
     notifier: Notifier,
     signals: Signals,
@@ -223,7 +224,7 @@ impl<'a> Watchdog<'a> {
     fn new(
         options: &'a DaemonOptions,
         settings: Settings,
-        config: config::Config,
+        config: ParentConfig,
     ) -> std::io::Result<Watchdog<'a>> {
         let signals = Signals {
             control: ControlSignals::install()?,
@@ -263,7 +264,7 @@ impl<'a> Watchdog<'a> {
     async fn run(&mut self) -> i32 {
         let mut any = false;
         for role in CHILDREN {
-            if self.options.wants(role, &self.config) {
+            if self.options.wants(role, self.config.work) {
                 self.start_child(role, true);
                 any = true;
             }
@@ -658,7 +659,7 @@ impl<'a> Watchdog<'a> {
             self.after_refused_reload();
             return;
         }
-        self.config = daemon::parent_copy(loaded.config);
+        self.config = ParentConfig::of(loaded.config);
         linux::trim_heap();
         self.notifier.reloading();
         for role in CHILDREN {
@@ -671,7 +672,7 @@ impl<'a> Watchdog<'a> {
                     let _ = kill(pid, Signal::SIGHUP);
                     self.pending.insert(role);
                 }
-                None if !waiting && self.options.wants(role, &self.config) => {
+                None if !waiting && self.options.wants(role, self.config.work) => {
                     self.start_child(role, true);
                 }
                 None => {}
@@ -762,7 +763,7 @@ impl<'a> Watchdog<'a> {
     }
 
     fn create_reload_file(&self) {
-        if let Some(path) = self.settings.reload_file(&self.config)
+        if let Some(path) = self.settings.reload_file(&self.config.global)
             && let Err(e) = std::fs::write(&path, "")
         {
             info!("Failed to create reload file ({}) - {e}", path.display());
@@ -770,7 +771,7 @@ impl<'a> Watchdog<'a> {
     }
 
     fn remove_reload_file(&self) {
-        if let Some(path) = self.settings.reload_file(&self.config) {
+        if let Some(path) = self.settings.reload_file(&self.config.global) {
             let _ = std::fs::remove_file(path);
         }
     }
