@@ -144,9 +144,14 @@ impl Diagnostics {
         self.keep(diagnostic);
     }
 
+    /// Whether further findings are only counted: callers can skip composing them.
+    pub fn is_full(&self) -> bool {
+        self.items.len() >= MAX_KEPT_DIAGNOSTICS
+    }
+
     /// Adds a finding as it is, or only counts it once [`MAX_KEPT_DIAGNOSTICS`] are kept.
     pub fn keep(&mut self, diagnostic: Diagnostic) {
-        if self.items.len() >= MAX_KEPT_DIAGNOSTICS {
+        if self.is_full() {
             self.left_out += 1;
             if counts_for_exit(diagnostic.level) {
                 self.left_out_max_level = self.left_out_max_level.max(Some(diagnostic.level));

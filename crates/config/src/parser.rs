@@ -939,6 +939,13 @@ impl<'a> Ctx<'a> {
     }
 
     fn report_unknown(&mut self, line: &Line, tables: &[&'static [Keyword]]) {
+        if self.diags.is_full() {
+            // Only counted: no message, and no "did you mean" search (an edit distance
+            // against every keyword of the tables, for each of millions of lines).
+            self.diags
+                .push(Diagnostic::new(Level::UnknownKeyword, None, String::new()));
+            return;
+        }
         let word = line.word(0).unwrap_or("");
         let mut d = Diagnostic::new(
             Level::UnknownKeyword,
