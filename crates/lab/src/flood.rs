@@ -621,25 +621,31 @@ mod tests {
         (packet[IPV6_HEADER..].to_vec(), meta)
     }
 
-    /// The IPv6 flood: each malformed kind is rejected by a VRRPv3 instance, and
-    /// the bait itself, with its header, passes.
-    #[test]
-    fn every_malformed_ipv6_kind_is_rejected_and_the_bait_is_valid() {
-        let vips = [IpAddr::V6("2001:db8::100".parse().expect("address"))];
-        let expect = InstanceExpectations {
+    /// What the attacked instance (VRID 51, 1 s, multicast, BACKUP) checks adverts
+    /// against.
+    fn attacked_backup(version: Version, auth: Auth, vips: &[IpAddr]) -> InstanceExpectations<'_> {
+        InstanceExpectations {
             vrid: 51,
-            version: Version::V3,
-            auth: Auth::None,
+            version,
+            auth,
             interval_cs: 100,
             unicast: false,
-            vips: &vips,
+            vips,
             check_vip_addr: true,
             check_unicast_src: false,
             unicast_peers: &[],
             is_backup: true,
             mcast_group4: VRRP_MCAST_GROUP4,
             v3_checksum_as_v2: false,
-        };
+        }
+    }
+
+    /// The IPv6 flood: each malformed kind is rejected by a VRRPv3 instance, and
+    /// the bait itself, with its header, passes.
+    #[test]
+    fn every_malformed_ipv6_kind_is_rejected_and_the_bait_is_valid() {
+        let vips = [IpAddr::V6("2001:db8::100".parse().expect("address"))];
+        let expect = attacked_backup(Version::V3, Auth::None, &vips);
         let malformed = [
             Kind::BadTtl,
             Kind::BadChecksum,
@@ -687,20 +693,7 @@ mod tests {
     #[test]
     fn every_kind_is_rejected_and_the_bait_itself_is_valid() {
         let vips = [IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))];
-        let expect = |auth| InstanceExpectations {
-            vrid: 51,
-            version: Version::V2,
-            auth,
-            interval_cs: 100,
-            unicast: false,
-            vips: &vips,
-            check_vip_addr: true,
-            check_unicast_src: false,
-            unicast_peers: &[],
-            is_backup: true,
-            mcast_group4: VRRP_MCAST_GROUP4,
-            v3_checksum_as_v2: false,
-        };
+        let expect = |auth| attacked_backup(Version::V2, auth, &vips);
         let pass = Auth::Pass(*b"secret\0\0");
         let mut rng = Rng::new(7);
         for kind in Kind::ALL {
