@@ -47,6 +47,28 @@ pub fn now() -> Instant {
     }
 }
 
+/// The coarse clock's resolution (one kernel tick), read once.
+fn tick() -> Duration {
+    static TICK: OnceLock<Duration> = OnceLock::new();
+    *TICK.get_or_init(|| {
+        nix::time::clock_getres(ClockId::CLOCK_MONOTONIC_COARSE)
+            .ok()
+            .and_then(|res| {
+                let seconds = u64::try_from(res.tv_sec()).ok()?;
+                let nanos = u32::try_from(res.tv_nsec()).ok()?;
+                Some(Duration::new(seconds, nanos))
+            })
+            .unwrap_or(Duration::from_millis(10))
+    })
+}
+
+/// The moment `timeout` from now, never early: [`now`] may lag the fine clock by up
+/// to a tick, so one tick is added (a timeout ends up to one tick late instead of up
+/// to one tick early). `None` past the end of time.
+pub fn deadline_after(timeout: Duration) -> Option<Instant> {
+    now().checked_add(timeout)?.checked_add(tick())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +91,15 @@ mod tests {
         let before = now();
         std::thread::sleep(Duration::from_millis(100));
         assert!(now() >= before + Duration::from_millis(80));
+    }
+
+    #[test]
+    fn a_deadline_is_never_before_the_timeout_on_the_fine_clock() {
+        for _ in 0..50 {
+            let fine = Instant::now();
+            let deadline = deadline_after(Duration::from_millis(300)).expect("deadline");
+            assert!(deadline >= fine + Duration::from_millis(300));
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 }

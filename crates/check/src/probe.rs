@@ -445,7 +445,7 @@ impl Probe {
                 .await
                 .map(|()| None);
         }
-        let bounded = match crate::clock::now().checked_add(self.timeout) {
+        let bounded = match crate::clock::deadline_after(self.timeout) {
             Some(deadline) => tokio::time::timeout_at(deadline, self.run_unbounded()).await,
             // A timeout past the end of time: tokio caps it.
             None => tokio::time::timeout(self.timeout, self.run_unbounded()).await,
