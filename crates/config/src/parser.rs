@@ -11,6 +11,7 @@
 //! report diagnostics. A missing parameter aborts the whole parse, as upstream does
 //! (`null_strvec()` exits with KEEPALIVED_EXIT_CONFIG).
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::Config;
@@ -140,6 +141,10 @@ pub struct Ctx<'a> {
     /// The host, for handlers that look an interface up while reading as keepalived
     /// does (`None`: such checks are left to validation).
     system: Option<&'a dyn crate::System>,
+    /// "Did you mean" answers by unknown word and keyword tables: a `~SEQ` or an include
+    /// repeats the same typo on thousands of lines, and each search is an edit distance
+    /// against every keyword of the block.
+    suggestions: HashMap<(String, Vec<usize>), Option<&'static str>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -162,6 +167,7 @@ impl<'a> Ctx<'a> {
             skip: 0,
             kw_level: 0,
             system: None,
+            suggestions: HashMap::new(),
         }
     }
 
@@ -186,6 +192,7 @@ impl<'a> Ctx<'a> {
             skip: 0,
             kw_level: 0,
             system: None,
+            suggestions: HashMap::new(),
         }
     }
 
@@ -952,8 +959,15 @@ impl<'a> Ctx<'a> {
             Some(line.span_of(0)),
             format!("unknown keyword '{word}'"),
         );
-        if let Some(best) = did_you_mean(word, tables.iter().flat_map(|t| t.iter()).map(|k| k.name))
-        {
+        // The tables are static: their addresses name them.
+        let key = (
+            word.to_string(),
+            tables.iter().map(|t| t.as_ptr() as usize).collect(),
+        );
+        let best = *self.suggestions.entry(key).or_insert_with(|| {
+            did_you_mean(word, tables.iter().flat_map(|t| t.iter()).map(|k| k.name))
+        });
+        if let Some(best) = best {
             d = d.with_help(format!("did you mean '{best}'?"));
         }
         self.diags.push(d);
@@ -1031,29 +1045,62 @@ fn strtou(s: &str, base: u32) -> StrToU {
     }
 }
 
-/// The closest known keyword to a misspelt one, if it is close enough to be a typo.
+/// The closest known keyword to a misspelt one, if it is close enough to be a typo (the
+/// first of the closest, in the candidates' order).
 pub fn did_you_mean<'k>(word: &str, candidates: impl Iterator<Item = &'k str>) -> Option<&'k str> {
-    let limit = (word.chars().count() / 3).clamp(1, 3);
-    candidates
-        .map(|c| (levenshtein(word, c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+    let word: Vec<char> = word.chars().collect();
+    let limit = (word.len() / 3).clamp(1, 3);
+    let mut rows = (Vec::new(), Vec::new());
+    let mut best: Option<(usize, &'k str)> = None;
+    for candidate in candidates {
+        // Only a strictly closer keyword can replace the one found: the bound shrinks as
+        // the search goes, and most keywords are ruled out by their length alone.
+        let bound = match best {
+            None => limit,
+            Some((0, _)) => break,
+            Some((d, _)) => d - 1,
+        };
+        if let Some(d) = edit_distance_within(&word, candidate, bound, &mut rows) {
+            best = Some((d, candidate));
+        }
+    }
+    best.map(|(_, c)| c)
 }
 
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = Vec::with_capacity(b.len() + 1);
-        cur.push(i + 1);
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
+/// Levenshtein distance between `a` and `b` if it is at most `bound`, else `None`; stops
+/// as soon as a row exceeds the bound. `rows` is scratch space reused between calls
+/// (an unknown keyword is compared with every keyword of its block).
+fn edit_distance_within(
+    a: &[char],
+    b: &str,
+    bound: usize,
+    rows: &mut (Vec<usize>, Vec<usize>),
+) -> Option<usize> {
+    let b_len = b.chars().count();
+    // The distance is at least the difference in length.
+    if a.len().abs_diff(b_len) > bound {
+        return None;
     }
-    prev[b.len()]
+    let (prev, cur) = rows;
+    prev.clear();
+    prev.extend(0..=b_len);
+    for (i, ca) in a.iter().enumerate() {
+        cur.clear();
+        cur.push(i + 1);
+        let mut row_min = i + 1;
+        for (j, cb) in b.chars().enumerate() {
+            let cost = usize::from(*ca != cb);
+            let d = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+            row_min = row_min.min(d);
+            cur.push(d);
+        }
+        // Every later row is at least this row's minimum.
+        if row_min > bound {
+            return None;
+        }
+        std::mem::swap(prev, cur);
+    }
+    Some(prev[b_len]).filter(|d| *d <= bound)
 }
 
 #[cfg(test)]
@@ -1072,6 +1119,41 @@ mod tests {
             Some("priority")
         );
         assert_eq!(did_you_mean("completely_else", names.iter().copied()), None);
+    }
+
+    /// The plain dynamic programme the bounded search must agree with.
+    fn reference_distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut cur = vec![i + 1];
+            for (j, cb) in b.iter().enumerate() {
+                let cost = usize::from(ca != *cb);
+                cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn did_you_mean_picks_the_first_closest_within_the_limit(
+            word in "[a-dé_]{0,12}",
+            candidates in proptest::collection::vec("[a-dé_]{0,12}", 0..12),
+        ) {
+            let limit = (word.chars().count() / 3).clamp(1, 3);
+            let expected = candidates
+                .iter()
+                .map(|c| (reference_distance(&word, c), c.as_str()))
+                .filter(|(d, _)| *d <= limit)
+                .min_by_key(|(d, _)| *d)
+                .map(|(_, c)| c);
+            proptest::prop_assert_eq!(
+                did_you_mean(&word, candidates.iter().map(String::as_str)),
+                expected
+            );
+        }
     }
 
     #[test]
