@@ -585,7 +585,9 @@ impl<'a> Ctx<'a> {
                 .as_bytes()
                 .get(shift_usize)
                 .is_some_and(|c| *c >= b'5');
-            &frac_part[..shift_usize]
+            // Cut at the byte, as keepalived does; a cut inside a multi-byte character
+            // leaves a non-digit in the number either way, so keep it whole: invalid.
+            frac_part.get(..shift_usize).unwrap_or(frac_part)
         } else {
             frac_part
         };

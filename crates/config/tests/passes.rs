@@ -340,3 +340,18 @@ fn a_sequence_of_broken_lines_keeps_the_first_diagnostics_and_counts_the_rest() 
         &rendered[rendered.len().saturating_sub(300)..]
     );
 }
+
+/// Found by the config fuzzer: a decimal with more places than the keyword takes,
+/// and a multi-byte character across the cut, panicked slicing a `str`. keepalived
+/// cuts the bytes and rejects the non-digit.
+#[test]
+fn a_decimal_cut_inside_a_multi_byte_character_is_an_invalid_number() {
+    let text = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 1\n    advert_int 1.0000\u{fffd}\n}\n";
+    let l = load(text);
+    assert!(
+        flagged(&l).contains(&(Level::InvalidNumber, 4)),
+        "{}",
+        l.render()
+    );
+    assert!(l.render().contains("invalid"), "{}", l.render());
+}
