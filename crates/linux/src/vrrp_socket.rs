@@ -13,7 +13,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn6};
+use nix::sys::socket::{
+    ControlMessage, ControlMessageOwned, MsgFlags, MultiHeaders, RecvMsg, SockaddrIn, SockaddrIn6,
+    SockaddrLike,
+};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
 
@@ -319,7 +322,73 @@ impl Receiver {
 
     /// Counts a packet read from the socket.
     fn delivered_one(&self) {
-        self.delivered.fetch_add(1, Ordering::Relaxed);
+        self.delivered(1);
+    }
+
+    /// Counts packets read from the socket.
+    fn delivered(&self, count: usize) {
+        self.delivered
+            .fetch_add(u64::try_from(count).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// Waits until the socket is readable, then reads up to `buffer.len() /
+    /// slot` packets with one recvmmsg(2) into consecutive `slot`-byte slots,
+    /// with room for `cmsg_space` bytes of control messages each (0: none); `each(slot_index, msg)` sees
+    /// every packet read. Returns how many were read (at least one).
+    async fn read_many<S: SockaddrLike + Copy>(
+        &self,
+        buffer: &mut [u8],
+        slot: usize,
+        cmsg_space: usize,
+        mut each: impl FnMut(usize, &RecvMsg<'_, '_, S>),
+    ) -> Result<usize, VrrpSocketError> {
+        let capacity = buffer.len() / slot.max(1);
+        loop {
+            let mut ready = self
+                .socket
+                .readable()
+                .await
+                .map_err(VrrpSocketError::Receive)?;
+            let read = ready.try_io(|socket| {
+                // Made here, not held across an await: it holds raw pointers
+                // (not Send), and the receive task is spawned.
+                // (nix sizes the control buffers by the capacity of this one.)
+                let control = (cmsg_space > 0).then(|| Vec::with_capacity(cmsg_space));
+                let mut headers = MultiHeaders::<S>::preallocate(capacity, control);
+                let mut slots: Vec<[IoSliceMut<'_>; 1]> = buffer
+                    .chunks_mut(slot.max(1))
+                    .map(|chunk| [IoSliceMut::new(chunk)])
+                    .collect();
+                let results = nix::sys::socket::recvmmsg(
+                    socket.get_ref().as_raw_fd(),
+                    &mut headers,
+                    slots.iter_mut(),
+                    MsgFlags::MSG_DONTWAIT,
+                    None,
+                )
+                .map_err(io::Error::from)?;
+                let mut count = 0;
+                for (index, msg) in results.enumerate() {
+                    count = index + 1;
+                    each(index, &msg);
+                }
+                Ok(count)
+            });
+            match read {
+                Ok(Ok(count)) => {
+                    // Fewer than asked: the queue was empty, so the next read
+                    // would only find EAGAIN; wait for the next edge instead.
+                    // (A packet that arrived meanwhile has raised a newer
+                    // readiness, which this does not clear.)
+                    if count < capacity {
+                        ready.clear_ready();
+                    }
+                    return Ok(count);
+                }
+                Ok(Err(error)) => return Err(VrrpSocketError::Receive(error)),
+                Err(_would_block) => continue,
+            }
+        }
     }
 
     fn drops(&self) -> KernelDrops {
@@ -469,20 +538,54 @@ impl VrrpSocketV4 {
             .await
             .map_err(VrrpSocketError::Receive)?;
         self.recv.delivered_one();
-        let header = buf
-            .get(..len.min(IPV4_MIN_HEADER))
-            .filter(|h| h.len() == IPV4_MIN_HEADER);
-        let Some(header) = header else {
-            return Err(VrrpSocketError::Truncated { len });
-        };
-        let octets = |at: usize| [header[at], header[at + 1], header[at + 2], header[at + 3]];
-        Ok(ReceivedV4 {
-            len,
-            source: Ipv4Addr::from(octets(12)),
-            dest: Ipv4Addr::from(octets(16)),
-            ttl: header[8],
-        })
+        received_v4(buf, len)
     }
+
+    /// Waits for packets and reads as many as are queued, up to the batch's
+    /// capacity, in one recvmmsg(2). Every packet read is in `batch` afterwards
+    /// (a packet too short for an IP header as an error entry).
+    pub async fn recv_batch(
+        &self,
+        batch: &mut ReceiveBatch<ReceivedV4>,
+    ) -> Result<(), VrrpSocketError> {
+        batch.entries.clear();
+        let ReceiveBatch {
+            buffer,
+            slot,
+            entries,
+        } = batch;
+        let count = self
+            .recv
+            .read_many::<SockaddrIn>(buffer, *slot, 0, |index, msg| {
+                entries.push((index, Err(VrrpSocketError::Truncated { len: msg.bytes })));
+            })
+            .await?;
+        self.recv.delivered(count);
+        // The headers can be read once recvmmsg's borrow of the buffer ended.
+        for (index, entry) in entries.iter_mut() {
+            if let Err(VrrpSocketError::Truncated { len }) = entry {
+                *entry = received_v4(buffer_slot(buffer, *slot, *index), *len);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The addresses and TTL of an IPv4 packet from its header.
+fn received_v4(buf: &[u8], len: usize) -> Result<ReceivedV4, VrrpSocketError> {
+    let header = buf
+        .get(..len.min(IPV4_MIN_HEADER))
+        .filter(|h| h.len() == IPV4_MIN_HEADER);
+    let Some(header) = header else {
+        return Err(VrrpSocketError::Truncated { len });
+    };
+    let octets = |at: usize| [header[at], header[at + 1], header[at + 2], header[at + 3]];
+    Ok(ReceivedV4 {
+        len,
+        source: Ipv4Addr::from(octets(12)),
+        dest: Ipv4Addr::from(octets(16)),
+        ttl: header[8],
+    })
 }
 
 /// An IPv6 VRRP socket pair. The kernel builds the IPv6 header and the VRRP
@@ -661,32 +764,124 @@ impl VrrpSocketV6 {
                     MsgFlags::empty(),
                 )
                 .map_err(io::Error::from)?;
-                let source = msg.address.map(|a| a.ip()).unwrap_or(Ipv6Addr::UNSPECIFIED);
-                let mut received = ReceivedV6 {
-                    len: msg.bytes,
-                    source,
-                    dest: None,
-                    hop_limit: None,
-                    ifindex: None,
-                };
-                for cmsg in msg.cmsgs().map_err(io::Error::from)? {
-                    match cmsg {
-                        ControlMessageOwned::Ipv6HopLimit(h) => {
-                            received.hop_limit = u8::try_from(h).ok()
-                        }
-                        ControlMessageOwned::Ipv6PacketInfo(info) => {
-                            received.dest = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
-                            received.ifindex = Some(info.ipi6_ifindex);
-                        }
-                        _ => {}
-                    }
-                }
-                Ok(received)
+                received_v6(&msg)
             })
             .await
             .map_err(VrrpSocketError::Receive)
             .inspect(|_| self.recv.delivered_one())
     }
+
+    /// Waits for packets and reads as many as are queued, up to the batch's
+    /// capacity, in one recvmmsg(2), each with its hop limit and destination
+    /// (IPV6_HOPLIMIT, IPV6_PKTINFO). Every packet read is in `batch` afterwards
+    /// (one whose control messages did not fit as an error entry).
+    pub async fn recv_batch(
+        &self,
+        batch: &mut ReceiveBatch<ReceivedV6>,
+    ) -> Result<(), VrrpSocketError> {
+        batch.entries.clear();
+        let ReceiveBatch {
+            buffer,
+            slot,
+            entries,
+        } = batch;
+        let cmsg_space = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int).capacity();
+        let count = self
+            .recv
+            .read_many::<SockaddrIn6>(buffer, *slot, cmsg_space, |index, msg| {
+                let received = received_v6(msg).map_err(VrrpSocketError::Receive);
+                entries.push((index, received));
+            })
+            .await?;
+        self.recv.delivered(count);
+        Ok(())
+    }
+}
+
+/// What came with an IPv6 packet: its source and control messages.
+fn received_v6(msg: &RecvMsg<'_, '_, SockaddrIn6>) -> io::Result<ReceivedV6> {
+    let source = msg.address.map(|a| a.ip()).unwrap_or(Ipv6Addr::UNSPECIFIED);
+    let mut received = ReceivedV6 {
+        len: msg.bytes,
+        source,
+        dest: None,
+        hop_limit: None,
+        ifindex: None,
+    };
+    for cmsg in msg.cmsgs().map_err(io::Error::from)? {
+        match cmsg {
+            ControlMessageOwned::Ipv6HopLimit(h) => received.hop_limit = u8::try_from(h).ok(),
+            ControlMessageOwned::Ipv6PacketInfo(info) => {
+                received.dest = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
+                received.ifindex = Some(info.ipi6_ifindex);
+            }
+            _ => {}
+        }
+    }
+    Ok(received)
+}
+
+/// How many packets one [`ReceiveBatch`] reads at most. Adverts of many
+/// instances arrive in bursts (a BACKUP of 1,000 instances gets 1,000 a
+/// second); reading several per system call and per readiness saves a
+/// recvfrom(2) per packet and the one that finds the queue empty. Small,
+/// because each slot is a whole largest-advert buffer.
+pub const RECEIVE_BATCH: usize = 8;
+
+/// Buffers for `recv_batch`: [`RECEIVE_BATCH`] slots of `slot` bytes, and what
+/// the last call read into them.
+#[derive(Debug)]
+pub struct ReceiveBatch<M> {
+    buffer: Vec<u8>,
+    slot: usize,
+    /// (slot, what came with the packet) in arrival order.
+    entries: Vec<(usize, Result<M, VrrpSocketError>)>,
+}
+
+/// What [`ReceiveBatch`] holds about each packet: its length.
+pub trait ReceivedLen {
+    fn len(&self) -> usize;
+}
+
+impl ReceivedLen for ReceivedV4 {
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl ReceivedLen for ReceivedV6 {
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl<M: ReceivedLen> ReceiveBatch<M> {
+    /// Room for [`RECEIVE_BATCH`] packets of up to `slot` bytes each (longer
+    /// ones are truncated, as by read(2) into a `slot`-byte buffer).
+    pub fn new(slot: usize) -> Self {
+        let slot = slot.max(1);
+        ReceiveBatch {
+            buffer: vec![0; slot * RECEIVE_BATCH],
+            slot,
+            entries: Vec::with_capacity(RECEIVE_BATCH),
+        }
+    }
+
+    /// The packets the last `recv_batch` read, in order: the bytes and what
+    /// came with them, or why the packet is unusable.
+    pub fn packets(&self) -> impl Iterator<Item = Result<(&[u8], &M), &VrrpSocketError>> {
+        self.entries.iter().map(|(index, entry)| {
+            entry.as_ref().map(|meta| {
+                let data = buffer_slot(&self.buffer, self.slot, *index);
+                (data.get(..meta.len()).unwrap_or(data), meta)
+            })
+        })
+    }
+}
+
+fn buffer_slot(buffer: &[u8], slot: usize, index: usize) -> &[u8] {
+    let start = index.saturating_mul(slot);
+    buffer.get(start..start.saturating_add(slot)).unwrap_or(&[])
 }
 
 fn is_link_scope(addr: &Ipv6Addr) -> bool {

@@ -1313,7 +1313,11 @@ impl VrrpRuntime {
 
     async fn on_event(&mut self, event: NetEvent) {
         match event {
-            NetEvent::Packet { pool, data, meta } => self.on_packet(pool, &data, meta).await,
+            NetEvent::Packets { pool, batch } => {
+                for (data, meta) in batch.iter() {
+                    self.on_packet(pool, data, meta).await;
+                }
+            }
             NetEvent::ReceiveError { pool, error } => {
                 let name = self.pools.get(pool).map(|p| p.interface.name.clone());
                 warn!(

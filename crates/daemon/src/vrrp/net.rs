@@ -11,8 +11,8 @@ use std::time::Duration;
 use linux::IfRef;
 use linux::monitor::{Event as LinkEvent, Monitor};
 use linux::vrrp_socket::{
-    Delivery, FilterScope, KernelDrops, SocketOptions, VrrpProtocol, VrrpSocketError, VrrpSocketV4,
-    VrrpSocketV6,
+    Delivery, FilterScope, KernelDrops, ReceiveBatch, ReceivedV4, ReceivedV6, SocketOptions,
+    VrrpProtocol, VrrpSocketError, VrrpSocketV4, VrrpSocketV6,
 };
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::{debug, info, warn};
@@ -74,10 +74,10 @@ pub struct Pool {
 /// Everything the receive and monitor tasks hand to the event loop.
 #[derive(Debug)]
 pub enum NetEvent {
-    Packet {
+    /// Adverts read together from a pool's socket, in arrival order.
+    Packets {
         pool: usize,
-        data: Vec<u8>,
-        meta: RxMeta,
+        batch: PacketBatch,
     },
     ReceiveError {
         pool: usize,
@@ -181,13 +181,13 @@ pub fn spawn_receiver(
     label: String,
 ) {
     tokio::spawn(async move {
-        let mut buf = vec![0u8; RECEIVE_BUFFER];
+        let mut batch = PoolBatch::for_socket(&socket);
         let mut report = rxguard::DropReport::default();
         let mut tick = tokio::time::interval(rxguard::DROP_REPORT_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let received = tokio::select! {
-                received = receive(&socket, &mut buf) => received,
+                received = batch.receive(&socket) => received,
                 _ = tick.tick() => {
                     match report.period(&label, socket.drops()) {
                         rxguard::Report::Quiet => {}
@@ -201,22 +201,42 @@ pub fn spawn_receiver(
                     continue;
                 }
             };
-            let event = match received {
-                Ok((len, meta)) => {
-                    report.received += 1;
-                    NetEvent::Packet {
-                        pool,
-                        data: buf.get(..len).unwrap_or(&[]).to_vec(),
-                        meta,
-                    }
-                }
-                Err(error) => NetEvent::ReceiveError { pool, error },
-            };
             if socket.is_orphaned() {
                 return;
             }
-            let failed = matches!(event, NetEvent::ReceiveError { .. });
-            if events.send(event).is_err() {
+            let mut failed = false;
+            let mut packets = PacketBatch::default();
+            let mut forward = |event: NetEvent| {
+                failed |= matches!(event, NetEvent::ReceiveError { .. });
+                events.send(event).is_ok()
+            };
+            let mut delivered = match received {
+                Ok(()) => batch.packets().all(|packet| match packet {
+                    Ok((data, meta)) => {
+                        report.received += 1;
+                        packets.push(data, meta);
+                        true
+                    }
+                    // Keep the order: what was read before the error goes first.
+                    Err(error) => {
+                        let before = std::mem::take(&mut packets);
+                        (before.is_empty()
+                            || forward(NetEvent::Packets {
+                                pool,
+                                batch: before,
+                            }))
+                            && forward(NetEvent::ReceiveError { pool, error })
+                    }
+                }),
+                Err(error) => forward(NetEvent::ReceiveError { pool, error }),
+            };
+            if delivered && !packets.is_empty() {
+                delivered = forward(NetEvent::Packets {
+                    pool,
+                    batch: packets,
+                });
+            }
+            if !delivered {
                 return;
             }
             if failed {
@@ -226,27 +246,88 @@ pub fn spawn_receiver(
     });
 }
 
-async fn receive(socket: &PoolSocket, buf: &mut [u8]) -> Result<(usize, RxMeta), String> {
-    match socket {
-        PoolSocket::V4(s) => s
-            .recv(buf)
-            .await
-            .map(|r| (r.len, RxMeta::Ipv4))
-            .map_err(|e| e.to_string()),
-        PoolSocket::V6(s) => s
-            .recv(buf)
-            .await
-            .map(|r| {
-                (
-                    r.len,
-                    RxMeta::Ipv6 {
-                        source: r.source,
-                        destination: r.dest,
-                        hop_limit: r.hop_limit,
-                    },
-                )
-            })
-            .map_err(|e| e.to_string()),
+/// Packets read together, handed to the event loop as one event: one
+/// allocation and one channel message per batch rather than per packet.
+#[derive(Debug, Default)]
+pub struct PacketBatch {
+    bytes: Vec<u8>,
+    /// Where each packet is in `bytes`, and what came with it.
+    packets: Vec<(std::ops::Range<usize>, RxMeta)>,
+}
+
+impl PacketBatch {
+    fn push(&mut self, data: &[u8], meta: RxMeta) {
+        if self.packets.is_empty() {
+            self.bytes
+                .reserve(data.len() * linux::vrrp_socket::RECEIVE_BATCH);
+            self.packets.reserve(linux::vrrp_socket::RECEIVE_BATCH);
+        }
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(data);
+        self.packets.push((start..self.bytes.len(), meta));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.packets.is_empty()
+    }
+
+    /// The packets in arrival order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], RxMeta)> {
+        self.packets
+            .iter()
+            .map(|(range, meta)| (self.bytes.get(range.clone()).unwrap_or(&[]), *meta))
+    }
+}
+
+/// A pool's receive buffers, of its socket's family.
+enum PoolBatch {
+    V4(ReceiveBatch<ReceivedV4>),
+    V6(ReceiveBatch<ReceivedV6>),
+}
+
+impl PoolBatch {
+    fn for_socket(socket: &PoolSocket) -> Self {
+        match socket {
+            PoolSocket::V4(_) => PoolBatch::V4(ReceiveBatch::new(RECEIVE_BUFFER)),
+            PoolSocket::V6(_) => PoolBatch::V6(ReceiveBatch::new(RECEIVE_BUFFER)),
+        }
+    }
+
+    /// Waits for packets and reads what is queued (up to a batch).
+    async fn receive(&mut self, socket: &PoolSocket) -> Result<(), String> {
+        match (socket, self) {
+            (PoolSocket::V4(s), PoolBatch::V4(batch)) => s.recv_batch(batch).await,
+            (PoolSocket::V6(s), PoolBatch::V6(batch)) => s.recv_batch(batch).await,
+            // A pool's socket never changes family; its batch is made for it.
+            _ => return Err("receive buffers of the wrong address family".into()),
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    /// The packets the last receive read: bytes and receive metadata, or why a
+    /// packet is unusable.
+    fn packets(&self) -> Box<dyn Iterator<Item = Result<(&[u8], RxMeta), String>> + '_> {
+        match self {
+            PoolBatch::V4(batch) => Box::new(batch.packets().map(|packet| {
+                packet
+                    .map(|(data, _)| (data, RxMeta::Ipv4))
+                    .map_err(|e| e.to_string())
+            })),
+            PoolBatch::V6(batch) => Box::new(batch.packets().map(|packet| {
+                packet
+                    .map(|(data, r)| {
+                        (
+                            data,
+                            RxMeta::Ipv6 {
+                                source: r.source,
+                                destination: r.dest,
+                                hop_limit: r.hop_limit,
+                            },
+                        )
+                    })
+                    .map_err(|e| e.to_string())
+            })),
+        }
     }
 }
 
