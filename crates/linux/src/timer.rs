@@ -118,6 +118,11 @@ impl DeadlineTimer {
             // timer was re-armed since), so wait again.
             match guard.try_io(|fd| fd.get_ref().0.wait().map_err(io_error)) {
                 Ok(Ok(())) => {
+                    // The read consumed the one-shot expiration: the timer cannot be
+                    // readable again before it is re-armed. Without this the readiness
+                    // stays set, and the next wait begins with a read that fails with
+                    // EAGAIN, a wasted system call per expiry.
+                    guard.clear_ready();
                     self.armed = None;
                     return Ok(());
                 }
