@@ -149,6 +149,28 @@ pub fn register(socket: socket2::Socket) -> io::Result<tokio::io::unix::AsyncFd<
     unsafe { tokio::io::unix::AsyncFd::register(socket) }.map_err(|e| e.into_parts().1)
 }
 
+/// Waits until `socket` has room to send, through an event-loop registration made
+/// for this wait only (a socket that stays registered wakes the loop on every
+/// EPOLLOUT edge, i.e. after each packet sent).
+pub async fn wait_writable(socket: &socket2::Socket) -> io::Result<()> {
+    struct LentFd(std::os::fd::RawFd);
+    impl std::os::fd::AsRawFd for LentFd {
+        fn as_raw_fd(&self) -> std::os::fd::RawFd {
+            self.0
+        }
+    }
+    let lent = LentFd(std::os::fd::AsRawFd::as_raw_fd(socket));
+    // SAFETY: the registration lives only inside this function, which borrows
+    // `socket` for its whole body: the descriptor stays open and names the same
+    // socket until the `AsyncFd` is dropped (deregistered) at the end of this scope.
+    let waiter = unsafe {
+        tokio::io::unix::AsyncFd::register_with_interest(lent, tokio::io::Interest::WRITABLE)
+    }
+    .map_err(|e| e.into_parts().1)?;
+    let _ready = waiter.writable().await?;
+    Ok(())
+}
+
 /// Hands the allocator's free pages back to the kernel (glibc `malloc_trim(0)`; a no-op
 /// elsewhere). glibc only shrinks the top of the heap by itself, so a large structure
 /// freed below live data stays resident until this.
@@ -244,6 +266,42 @@ pub fn local_to_epoch(time: LocalTime) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A full socket: the wait ends when the peer reads, not before, and the
+    /// registration is gone afterwards (the socket can be waited on again).
+    #[tokio::test]
+    async fn wait_writable_returns_once_the_peer_makes_room() {
+        use std::io::Read;
+        let (writer, mut reader) =
+            socket2::Socket::pair(socket2::Domain::UNIX, socket2::Type::STREAM, None)
+                .expect("socketpair");
+        writer.set_nonblocking(true).expect("non-blocking");
+        writer.set_send_buffer_size(4096).expect("SO_SNDBUF");
+        let chunk = [0u8; 1024];
+        let mut queued = 0usize;
+        while writer.send(&chunk).is_ok() {
+            queued += chunk.len();
+        }
+        assert!(queued > 0, "nothing could be queued");
+        for round in 0..2 {
+            let wait = wait_writable(&writer);
+            tokio::pin!(wait);
+            // Full: the wait must not end on its own.
+            let early = tokio::time::timeout(std::time::Duration::from_millis(50), &mut wait).await;
+            assert!(early.is_err(), "round {round}: writable while full");
+            let mut sink = vec![0u8; queued + 65536];
+            let read = reader.read(&mut sink).expect("drain");
+            assert!(read > 0);
+            tokio::time::timeout(std::time::Duration::from_secs(5), wait)
+                .await
+                .unwrap_or_else(|_| panic!("round {round}: still waiting after the peer read"))
+                .expect("wait_writable");
+            queued = 0;
+            while writer.send(&chunk).is_ok() {
+                queued += chunk.len();
+            }
+        }
+    }
 
     #[test]
     fn packet_sockaddr_has_family_protocol_and_index() {

@@ -210,6 +210,30 @@ fn make_send_only(socket: &Socket) -> Result<(), VrrpSocketError> {
         .map_err(setup("SO_ATTACH_FILTER"))
 }
 
+/// A send socket, not registered with the event loop while it has room. Registered,
+/// its edge-triggered EPOLLOUT fires each time the kernel frees a sent packet, and the
+/// loop woke up once more per advert for nothing. It is non-blocking: a send that
+/// finds the buffer full (never seen in practice: adverts are tiny and rare) waits for
+/// room through a registration made for that wait only.
+#[derive(Debug)]
+struct SendSocket(Socket);
+
+impl SendSocket {
+    async fn send_with(
+        &self,
+        mut send: impl FnMut(&Socket) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        loop {
+            match send(&self.0) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    sys::wait_writable(&self.0).await?;
+                }
+                result => return result,
+            }
+        }
+    }
+}
+
 fn bind_device(socket: &Socket, interface: Option<&IfRef>) -> Result<(), VrrpSocketError> {
     match interface {
         Some(ifr) => socket
@@ -416,7 +440,7 @@ impl Receiver {
 /// An IPv4 VRRP socket pair. The caller builds whole IP packets (IP_HDRINCL).
 #[derive(Debug)]
 pub struct VrrpSocketV4 {
-    send: AsyncFd<Socket>,
+    send: SendSocket,
     recv: Receiver,
     multicast: bool,
 }
@@ -457,7 +481,7 @@ impl VrrpSocketV4 {
         })?;
 
         Ok(Self {
-            send: sys::register(send).map_err(setup("register send socket"))?,
+            send: SendSocket(send),
             recv,
             multicast,
         })
@@ -516,9 +540,7 @@ impl VrrpSocketV4 {
         };
         let addr = SockAddr::from(SocketAddrV4::new(dest, 0));
         self.send
-            .async_io(tokio::io::Interest::WRITABLE, |s| {
-                s.send_to_with_flags(packet, &addr, flags)
-            })
+            .send_with(|s| s.send_to_with_flags(packet, &addr, flags))
             .await
             .map_err(|source| VrrpSocketError::Send {
                 dest: IpAddr::V4(dest),
@@ -592,7 +614,7 @@ fn received_v4(buf: &[u8], len: usize) -> Result<ReceivedV4, VrrpSocketError> {
 /// checksum (IPV6_CHECKSUM at offset 6).
 #[derive(Debug)]
 pub struct VrrpSocketV6 {
-    send: AsyncFd<Socket>,
+    send: SendSocket,
     recv: Receiver,
     ifindex: u32,
     multicast: bool,
@@ -634,7 +656,7 @@ impl VrrpSocketV6 {
         })?;
 
         Ok(Self {
-            send: sys::register(send).map_err(setup("register send socket"))?,
+            send: SendSocket(send),
             recv,
             ifindex,
             multicast,
@@ -735,7 +757,7 @@ impl VrrpSocketV6 {
         };
         let iov = [IoSlice::new(payload)];
         self.send
-            .async_io(tokio::io::Interest::WRITABLE, |s| {
+            .send_with(|s| {
                 let mut cmsgs = vec![ControlMessage::Ipv6PacketInfo(&pktinfo)];
                 if let Some(h) = hops.as_ref() {
                     cmsgs.push(ControlMessage::Ipv6HopLimit(h));
