@@ -129,7 +129,14 @@ pub fn run(options: &DaemonOptions, role: Role) -> i32 {
                 // per instance) goes, and its pages back to the kernel.
                 drop(config);
                 linux::trim_heap();
-                vrrp.run(commands).await;
+                // On a task of its own, not in block_on's future: a task that another
+                // task (a pool's receiver) wakes runs in the same scheduler tick, while
+                // waking block_on's future costs an extra non-blocking epoll_wait per
+                // advert first (tokio's current-thread scheduler).
+                if let Err(e) = tokio::spawn(vrrp.run(commands)).await {
+                    error!("VRRP event loop: {e}");
+                    return exit_code::FATAL;
+                }
             }
         }
         exit_code::OK
