@@ -862,17 +862,18 @@ pub struct ReceiveBatch<M> {
 
 /// What [`ReceiveBatch`] holds about each packet: its length.
 pub trait ReceivedLen {
-    fn len(&self) -> usize;
+    /// Bytes of the packet.
+    fn received_len(&self) -> usize;
 }
 
 impl ReceivedLen for ReceivedV4 {
-    fn len(&self) -> usize {
+    fn received_len(&self) -> usize {
         self.len
     }
 }
 
 impl ReceivedLen for ReceivedV6 {
-    fn len(&self) -> usize {
+    fn received_len(&self) -> usize {
         self.len
     }
 }
@@ -895,7 +896,7 @@ impl<M: ReceivedLen> ReceiveBatch<M> {
         self.entries.iter().map(|(index, entry)| {
             entry.as_ref().map(|meta| {
                 let data = buffer_slot(&self.buffer, self.slot, *index);
-                (data.get(..meta.len()).unwrap_or(data), meta)
+                (data.get(..meta.received_len()).unwrap_or(data), meta)
             })
         })
     }

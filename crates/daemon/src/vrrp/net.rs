@@ -211,7 +211,7 @@ pub fn spawn_receiver(
                 events.send(event).is_ok()
             };
             let mut delivered = match received {
-                Ok(()) => batch.packets().all(|packet| match packet {
+                Ok(()) => batch.visit_packets(|packet| match packet {
                     Ok((data, meta)) => {
                         report.received += 1;
                         packets.push(data, meta);
@@ -304,29 +304,37 @@ impl PoolBatch {
         .map_err(|e| e.to_string())
     }
 
-    /// The packets the last receive read: bytes and receive metadata, or why a
-    /// packet is unusable.
-    fn packets(&self) -> Box<dyn Iterator<Item = Result<(&[u8], RxMeta), String>> + '_> {
+    /// Hands each packet the last receive read to `visit` in order (bytes and
+    /// receive metadata, or why the packet is unusable) while it returns true;
+    /// true when every packet was visited.
+    fn visit_packets(
+        &self,
+        mut visit: impl FnMut(Result<(&[u8], RxMeta), String>) -> bool,
+    ) -> bool {
         match self {
-            PoolBatch::V4(batch) => Box::new(batch.packets().map(|packet| {
-                packet
-                    .map(|(data, _)| (data, RxMeta::Ipv4))
-                    .map_err(|e| e.to_string())
-            })),
-            PoolBatch::V6(batch) => Box::new(batch.packets().map(|packet| {
-                packet
-                    .map(|(data, r)| {
-                        (
-                            data,
-                            RxMeta::Ipv6 {
-                                source: r.source,
-                                destination: r.dest,
-                                hop_limit: r.hop_limit,
-                            },
-                        )
-                    })
-                    .map_err(|e| e.to_string())
-            })),
+            PoolBatch::V4(batch) => batch.packets().all(|packet| {
+                visit(
+                    packet
+                        .map(|(data, _)| (data, RxMeta::Ipv4))
+                        .map_err(|e| e.to_string()),
+                )
+            }),
+            PoolBatch::V6(batch) => batch.packets().all(|packet| {
+                visit(
+                    packet
+                        .map(|(data, r)| {
+                            (
+                                data,
+                                RxMeta::Ipv6 {
+                                    source: r.source,
+                                    destination: r.dest,
+                                    hop_limit: r.hop_limit,
+                                },
+                            )
+                        })
+                        .map_err(|e| e.to_string()),
+                )
+            }),
         }
     }
 }
