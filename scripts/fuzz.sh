@@ -75,6 +75,15 @@ build_seeds() {
         echo "note: $shared_corpus not found; config seeds from the repository only" >&2
     fi
     cp "$repo"/examples/*.conf "$fixtures"/*.conf "$work/seeds/config/"
+    # A libFuzzer dictionary for config: every word the keyword tables and the reader
+    # compare against (keywords, option values, preprocessor words), plus the syntax.
+    # Finding ~900 keywords by mutation alone takes libFuzzer hours.
+    {
+        grep -rhoE '"[a-zA-Z_@!~$][a-zA-Z0-9_.-]{1,40}"' \
+            "$repo"/crates/config/src/keywords "$repo"/crates/config/src/reader* \
+            "$repo"/crates/config/src/parser.rs | sort -u
+        printf '"%s"\n' '{' '}' '~SEQ(' '$' '@^' 'include ' '\x0a'
+    } >"$work/seeds/config.dict"
 
     # IPVS: kernel replies captured with strace and ipvsadm's requests (genl payloads).
     hex_lines "$repo/crates/ipvs/testdata/kernel-replies.txt" message "$work/seeds/ipvs" reply
@@ -115,9 +124,10 @@ run_target() { # NAME SECONDS
     # which no target reaches), so AddressSanitizer only slows each execution.
     # config: inputs beyond 2 KiB add no new grammar, only longer ~SEQ expansions.
     local max_len=8192
-    [ "$name" = config ] && max_len=2048
+    local dict=()
+    [ "$name" = config ] && max_len=2048 && dict=(-dict="$work/seeds/config.dict")
     (cd "$dir" && cargo +nightly fuzz run -s none "$bin" "$corpus" "$work/seeds/$name" -- \
-        -max_total_time="$seconds" -rss_limit_mb=2048 -max_len="$max_len" -timeout=60 \
+        "${dict[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len="$max_len" -timeout=60 \
         -artifact_prefix="$work/artifacts/$name/" -print_final_stats=1) >"$log" 2>&1 || {
         echo "!! $name stopped with a failure: see $log and $work/artifacts/$name/"
     }
