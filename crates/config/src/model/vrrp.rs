@@ -274,15 +274,15 @@ pub struct SyncGroup {
 /// The notify scripts of an instance or sync group.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Notify {
-    pub backup: Option<Script>,
-    pub master: Option<Script>,
-    pub fault: Option<Script>,
-    pub stop: Option<Script>,
-    pub deleted: Option<Script>,
+    pub backup: Option<Box<Script>>,
+    pub master: Option<Box<Script>>,
+    pub fault: Option<Box<Script>>,
+    pub stop: Option<Box<Script>>,
+    pub deleted: Option<Box<Script>>,
     /// `notify_deleted` given (with or without a script).
     pub notify_deleted: bool,
-    pub notify: Option<Script>,
-    pub master_rx_lower_pri: Option<Script>,
+    pub notify: Option<Box<Script>>,
+    pub master_rx_lower_pri: Option<Box<Script>>,
 }
 
 /// `garp_group { garp_interval; gna_interval; interface; interfaces { } }`.

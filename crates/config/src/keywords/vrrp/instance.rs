@@ -1164,13 +1164,13 @@ pub fn notify(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     }
     let script = parse_script(ctx, line, 1)?;
     if let Some(inst) = current(ctx) {
-        *notify_slot(&mut inst.notify, keyword) = script;
+        *notify_slot(&mut inst.notify, keyword) = script.map(Box::new);
     }
     Ok(())
 }
 
 /// Where a `notify*` keyword's script goes.
-pub(super) fn notify_slot<'n>(n: &'n mut Notify, keyword: &str) -> &'n mut Option<Script> {
+pub(super) fn notify_slot<'n>(n: &'n mut Notify, keyword: &str) -> &'n mut Option<Box<Script>> {
     match keyword {
         "notify_backup" => &mut n.backup,
         "notify_master" => &mut n.master,

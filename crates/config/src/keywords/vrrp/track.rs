@@ -263,7 +263,7 @@ pub fn sync_group_notify(ctx: &mut Ctx<'_>, line: &Line) -> HandlerResult {
     }
     let script = parse_script(ctx, line, 1)?;
     if let Some(g) = ctx.cfg.vrrp.sync_groups.last_mut() {
-        *notify_slot(&mut g.notify, keyword) = script;
+        *notify_slot(&mut g.notify, keyword) = script.map(Box::new);
     }
     Ok(())
 }
