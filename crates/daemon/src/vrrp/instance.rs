@@ -86,6 +86,8 @@ pub struct Instance {
     pub history: super::snapshot::History,
     /// `use_vmac` (a reload matches instances only with the same setting).
     pub vmac: bool,
+    /// Settings only the dumps and status read.
+    pub reported: super::snapshot::Reported,
 }
 
 /// A weight-0 tracker that holds an instance in FAULT until its interface has an
@@ -370,6 +372,7 @@ pub fn build(
         awaiting_source,
         history: super::snapshot::History::default(),
         vmac: inst.vmac.is_some(),
+        reported: super::snapshot::Reported::of(inst),
     })
 }
 

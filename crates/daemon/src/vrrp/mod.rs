@@ -325,7 +325,7 @@ impl VrrpRuntime {
             startup_delay: config.global.vrrp_startup_delay,
             events_tx,
             events_rx,
-            config: std::sync::Arc::new(config.clone()),
+            config: std::sync::Arc::new(snapshot::kept_config(config)),
             checkers: reload::Checkers::default(),
             track_files: reload::TrackFiles::default(),
             reloads: reload::Reloads::default(),

@@ -339,7 +339,7 @@ impl VrrpRuntime {
         }
         self.apply(&config).await;
         // Dumps and status show the configuration now running.
-        self.config = Arc::new(config);
+        self.config = Arc::new(super::snapshot::kept_config(&config));
         info!("Reload finished in {} usec", began.elapsed().as_micros());
         self.reloads.done.send_modify(|count| *count += 1);
     }

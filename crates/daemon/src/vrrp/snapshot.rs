@@ -41,6 +41,50 @@ impl Default for History {
     }
 }
 
+/// Configuration settings of an instance that only the dumps and the status read (the
+/// runtime does not keep the parsed `vrrp_instance`s: ~1.7 KB each, half the VRRP
+/// child's heap at 1000 instances). Unresolved `Option`s are resolved against the
+/// running `global_defs` when reported, as before.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reported {
+    pub accept: Option<bool>,
+    pub strict_mode: Option<bool>,
+    pub smtp_alert: Option<bool>,
+    pub vmac_xmit_base: bool,
+    pub source_from_config: bool,
+    pub promote_secondaries: bool,
+    pub dont_track_primary: bool,
+}
+
+impl Reported {
+    pub fn of(inst: &config::model::vrrp::VrrpInstance) -> Reported {
+        Reported {
+            accept: inst.accept,
+            strict_mode: inst.strict_mode,
+            smtp_alert: inst.smtp_alert,
+            vmac_xmit_base: inst.vmac_xmit_base,
+            source_from_config: inst.source_from_config,
+            promote_secondaries: inst.promote_secondaries,
+            dont_track_primary: inst.dont_track_primary,
+        }
+    }
+}
+
+/// What the runtime keeps of a configuration for its dumps and status: the global
+/// settings and the names of the `vrrp_script`s and `track_file`s its trackers refer
+/// to by index. The instances live in the runtime's own tables ([`Reported`]).
+pub fn kept_config(config: &config::Config) -> config::Config {
+    config::Config {
+        global: config.global.clone(),
+        vrrp: config::model::vrrp::VrrpConfig {
+            scripts: config.vrrp.scripts.clone(),
+            track_files: config.vrrp.track_files.clone(),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
 impl History {
     pub fn record_transition(&mut self) {
         self.last_transition = SystemTime::now();
@@ -226,7 +270,7 @@ impl VrrpRuntime {
                 let next_timer = router.next_deadline().map(|at| {
                     now_wall + Duration::from_micros(at.as_micros().saturating_sub(now.as_micros()))
                 });
-                Some(self.instance_snapshot(inst, router, next_timer))
+                Some(self.instance_snapshot(inst, u, router, next_timer))
             })
             .collect();
         let sync_groups = self
@@ -310,15 +354,11 @@ impl VrrpRuntime {
     fn instance_snapshot(
         &self,
         inst: &Instance,
+        unit: usize,
         router: &Router,
         next_timer: Option<SystemTime>,
     ) -> InstanceSnapshot {
-        let config = self
-            .config
-            .vrrp
-            .instances
-            .iter()
-            .find(|c| c.name == inst.name);
+        let reported = &inst.reported;
         let global = &self.config.global;
         let router_config = router.config();
         let vmac_interface = self
@@ -327,7 +367,7 @@ impl VrrpRuntime {
             .find(|(_, spec)| spec.parent.index == inst.interface.index && spec.vrid == inst.vrid)
             .map(|(link, _)| link.name.clone())
             .or_else(|| (inst.xmit.index != inst.interface.index).then(|| inst.xmit.name.clone()));
-        let vip_count = config.map_or(inst.addresses.len(), |c| c.vips.len());
+        let vip_count = inst.advertised.len();
         let vips = inst
             .addresses
             .iter()
@@ -339,8 +379,8 @@ impl VrrpRuntime {
                 excluded: n >= vip_count,
             })
             .collect();
-        let notify_scripts = config.map_or_else(Vec::new, |c| {
-            let n = &c.notify;
+        let notify_scripts = {
+            let n = inst.notify();
             [
                 ("Backup", "script_backup", &n.backup),
                 ("Master", "script_master", &n.master),
@@ -359,7 +399,7 @@ impl VrrpRuntime {
                 script.as_ref().map(|s| (label, key, s.args.join(" ")))
             })
             .collect()
-        });
+        };
         let trackers = router_config
             .trackers
             .iter()
@@ -400,7 +440,11 @@ impl VrrpRuntime {
                 Version::V3 => 3,
             },
             ipv6: inst.family == Family::Ipv6,
-            sync_group: config.and_then(|c| c.sync_group.clone()),
+            // keepalived: the group validation put it in, which is the unit it runs in.
+            sync_group: match self.units.get(unit) {
+                Some(super::Unit::Group { group, .. }) => Some(group.name().to_string()),
+                _ => None,
+            },
             state: router.state(),
             want_state: router.want_state(),
             base_priority: router_config.priority,
@@ -413,9 +457,9 @@ impl VrrpRuntime {
             interface: inst.interface.name.clone(),
             xmit_index: inst.xmit.index,
             vmac_interface,
-            vmac_xmit_base: config.is_some_and(|c| c.vmac_xmit_base),
+            vmac_xmit_base: reported.vmac_xmit_base,
             source: inst.source,
-            source_from_config: config.is_some_and(|c| c.source_from_config),
+            source_from_config: reported.source_from_config,
             multicast_group: inst.group,
             unicast_peers: inst
                 .unicast_peers
@@ -431,21 +475,19 @@ impl VrrpRuntime {
             lower_prio_no_advert: router_config.lower_prio_no_advert,
             higher_prio_send_advert: router_config.higher_prio_send_advert,
             // keepalived: accept is on unless strict mode turns it off.
-            accept: config.and_then(|c| c.accept).unwrap_or(!global.vrrp_strict),
+            accept: reported.accept.unwrap_or(!global.vrrp_strict),
             nopreempt: router_config.nopreempt,
             preempt_delay: router_config.preempt_delay,
-            promote_secondaries: config.is_some_and(|c| c.promote_secondaries),
-            dont_track_primary: config.is_some_and(|c| c.dont_track_primary),
+            promote_secondaries: reported.promote_secondaries,
+            dont_track_primary: reported.dont_track_primary,
             skip_check_adv_addr: inst.skip_check_adv_addr,
-            strict_mode: config
-                .and_then(|c| c.strict_mode)
-                .unwrap_or(global.vrrp_strict),
-            smtp_alert: config
-                .and_then(|c| c.smtp_alert)
+            strict_mode: reported.strict_mode.unwrap_or(global.vrrp_strict),
+            smtp_alert: reported
+                .smtp_alert
                 .or(global.smtp_alert_vrrp)
                 .or(global.smtp_alert)
                 .unwrap_or(false),
-            notify_deleted: config.is_some_and(|c| c.notify.notify_deleted),
+            notify_deleted: inst.notify().notify_deleted,
             notify_priority_changes: router_config.notify_priority_changes,
             auth_type,
             auth_pass,
