@@ -20,13 +20,13 @@
 //! (keepalived gives its scripts PDEATHSIG; see [`stop_leftovers`]).
 
 use std::collections::HashSet;
-use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
+use tokio::io::AsyncReadExt;
 use tokio::signal::unix::{Signal as SignalStream, SignalKind, signal};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::time::Instant;
@@ -186,7 +186,7 @@ struct ConfigCheck {
     killed: bool,
 }
 
-/// What the pipe reader threads report.
+/// What the pipe readers report.
 struct ConfigRead {
     pid: Pid,
 }
@@ -886,13 +886,13 @@ fn own_executable() -> std::io::Result<PathBuf> {
 
 /// Starts ourselves with `args` (minus argv[0]) plus `extra`, in a process group of its
 /// own, with stdin the write end of a pipe on which it reports reading its
-/// configuration (a thread forwards each report to the event loop).
+/// configuration (a task of the event loop forwards each report).
 fn spawn_self(
     args: &[String],
     extra: &[String],
     reads: UnboundedSender<ConfigRead>,
 ) -> std::io::Result<Pid> {
-    let (mut reader, writer) = std::io::pipe()?;
+    let (reader, writer) = std::io::pipe()?;
     let mut command = std::process::Command::new(own_executable()?);
     command
         .args(args.iter().skip(1))
@@ -908,21 +908,22 @@ fn spawn_self(
     let pid = Pid::from_raw(raw);
     // The child is reaped by waitpid(-1) in the event loop, not through `child`.
     drop(child);
-    std::thread::Builder::new()
-        .name("child-pipe".to_string())
-        .spawn(move || {
-            let mut buf = [0u8; 64];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
+    // Read on the event loop rather than by a thread of its own: a thread costs its
+    // stack and a malloc arena (~50 kB resident) for a line per (re)load.
+    let mut reader = tokio::net::unix::pipe::Receiver::from_owned_fd(reader.into())?;
+    tokio::spawn(async move {
+        let mut buf = [0u8; 64];
+        while let Ok(n) = reader.read(&mut buf).await {
+            if n == 0 {
+                return;
+            }
+            for _ in buf.iter().take(n).filter(|b| **b == b'\n') {
+                if reads.send(ConfigRead { pid }).is_err() {
                     return;
                 }
-                for _ in buf.iter().take(n).filter(|b| **b == b'\n') {
-                    if reads.send(ConfigRead { pid }).is_err() {
-                        return;
-                    }
-                }
             }
-        })?;
+        }
+    });
     Ok(pid)
 }
 
