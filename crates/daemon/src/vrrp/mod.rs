@@ -638,7 +638,7 @@ impl VrrpRuntime {
             |pick: fn(&config::model::vrrp::SyncGroup) -> &[config::model::vrrp::TrackRef]| {
                 group.map(pick).unwrap_or(&[])
             };
-        instance.tracked_scripts = instance::add_trackers(
+        let scripts = instance::add_trackers(
             &mut trackers,
             &inst.track_scripts,
             group_refs(|g| &g.track_scripts),
@@ -653,7 +653,7 @@ impl VrrpRuntime {
                 Some((id, status_of(up), index))
             },
         );
-        instance.tracked_files = instance::add_trackers(
+        let files = instance::add_trackers(
             &mut trackers,
             &inst.track_files,
             group_refs(|g| &g.track_files),
@@ -668,7 +668,7 @@ impl VrrpRuntime {
                 Some((id, TrackerStatus::Value(value), index))
             },
         );
-        instance.tracked_links = instance::add_trackers(
+        let links_tracked = instance::add_trackers(
             &mut trackers,
             &inst.track_interfaces,
             group_refs(|g| &g.track_interfaces),
@@ -684,7 +684,7 @@ impl VrrpRuntime {
                 Some((id, status_of(link.is_up() && link.is_running()), link.index))
             },
         );
-        instance.tracked_processes = instance::add_trackers(
+        let processes = instance::add_trackers(
             &mut trackers,
             &inst.track_processes,
             group_refs(|g| &g.track_processes),
@@ -699,6 +699,12 @@ impl VrrpRuntime {
                 Some((id, status_of(up), index))
             },
         );
+        instance.set_tracked(instance::Tracked {
+            scripts,
+            links: links_tracked,
+            files,
+            processes,
+        });
         let up = [links.interface.index, links.xmit.index].iter().all(|ix| {
             host.links
                 .iter()
@@ -1337,7 +1343,7 @@ impl VrrpRuntime {
                 }
                 let id = TrackerId(instance::FILE_TRACKER | u32::try_from(index).unwrap_or(0));
                 self.feed_tracker(id, TrackerStatus::Value(value), |inst| {
-                    inst.tracked_files.contains(&index)
+                    inst.tracked().files.contains(&index)
                 })
                 .await;
             }
@@ -1347,7 +1353,7 @@ impl VrrpRuntime {
                 }
                 let id = TrackerId(trackproc::PROCESS_TRACKER | u32::try_from(index).unwrap_or(0));
                 self.feed_tracker(id, status_of(up), |inst| {
-                    inst.tracked_processes.contains(&index)
+                    inst.tracked().processes.contains(&index)
                 })
                 .await;
             }
@@ -1360,7 +1366,7 @@ impl VrrpRuntime {
                 }
                 let id = TrackerId(u32::try_from(index).unwrap_or(u32::MAX));
                 self.feed_tracker(id, status_of(up), |inst| {
-                    inst.tracked_scripts.contains(&index)
+                    inst.tracked().scripts.contains(&index)
                 })
                 .await;
             }
@@ -1742,7 +1748,7 @@ impl VrrpRuntime {
         }
         let id = TrackerId(instance::INTERFACE_TRACKER | ifindex);
         self.feed_tracker(id, status_of(up), |inst| {
-            inst.tracked_links.contains(&ifindex)
+            inst.tracked().links.contains(&ifindex)
         })
         .await;
     }
