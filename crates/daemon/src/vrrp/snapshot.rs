@@ -27,8 +27,9 @@ pub struct History {
     /// `become_master`-style counters).
     pub transitions: u64,
     /// The router's own counters when the stats were last cleared: the counters
-    /// reported are the router's minus these.
-    pub router_stats_cleared_at: vrrp::router::Stats,
+    /// reported are the router's minus these. Boxed and absent until a STATS_CLEAR
+    /// (48 B of every instance otherwise).
+    pub router_stats_cleared_at: Option<Box<vrrp::router::Stats>>,
 }
 
 impl Default for History {
@@ -36,7 +37,7 @@ impl Default for History {
         History {
             last_transition: SystemTime::now(),
             transitions: 0,
-            router_stats_cleared_at: vrrp::router::Stats::default(),
+            router_stats_cleared_at: None,
         }
     }
 }
@@ -346,7 +347,7 @@ impl VrrpRuntime {
                 .and_then(|&(u, m)| self.units.get(u)?.router(m))
                 .map(|r| *r.stats());
             if let Some(stats) = router_stats {
-                inst.history.router_stats_cleared_at = stats;
+                inst.history.router_stats_cleared_at = Some(Box::new(stats));
             }
         }
     }
@@ -416,7 +417,12 @@ impl VrrpRuntime {
         .saturating_add(u32::from(
             !router_config.interface_up && router.has_own_fault(),
         ));
-        let cleared = inst.history.router_stats_cleared_at;
+        let cleared = inst
+            .history
+            .router_stats_cleared_at
+            .as_deref()
+            .copied()
+            .unwrap_or_default();
         let own = router.stats();
         // The receive checks count into `rx_stats`; what the state machine counts
         // comes from the router, less what it had at the last STATS_CLEAR.
