@@ -71,10 +71,9 @@ pub struct Instance {
     /// What it tracks, if anything: absent for most instances, so boxed (four empty
     /// vectors inline would be 96 B of every instance).
     tracked: Option<Box<Tracked>>,
-    /// `virtual_routes`, set with the VIPs.
-    pub routes: Vec<super::routes::RouteSpec>,
-    /// `virtual_rules`, set with the VIPs (after the routes).
-    pub rules: Vec<super::rules::RuleSpec>,
+    /// `virtual_routes` and `virtual_rules`: absent for most instances, so boxed (two
+    /// empty vectors inline would be 48 B of every instance).
+    routes_and_rules: Option<Box<RoutesAndRules>>,
     /// No source address yet: held in FAULT by the [`NO_SOURCE_TRACKER`].
     pub awaiting_source: bool,
     /// Transitions and cleared counters, for dumps and metrics.
@@ -83,6 +82,13 @@ pub struct Instance {
     pub vmac: bool,
     /// Settings only the dumps and status read.
     pub reported: super::snapshot::Reported,
+}
+
+/// `virtual_routes`, set with the VIPs, and `virtual_rules`, set after the routes.
+#[derive(Debug)]
+struct RoutesAndRules {
+    routes: Vec<super::routes::RouteSpec>,
+    rules: Vec<super::rules::RuleSpec>,
 }
 
 /// The trackers of an instance, by kind.
@@ -110,6 +116,35 @@ pub const FILE_TRACKER: u32 = 0x4000_0000;
 impl Instance {
     pub fn is_unicast(&self) -> bool {
         self.group.is_none()
+    }
+
+    /// `virtual_routes`, set with the VIPs.
+    pub fn routes(&self) -> &[super::routes::RouteSpec] {
+        self.routes_and_rules
+            .as_deref()
+            .map_or(&[], |r| r.routes.as_slice())
+    }
+
+    pub fn routes_mut(&mut self) -> &mut [super::routes::RouteSpec] {
+        self.routes_and_rules
+            .as_deref_mut()
+            .map_or(&mut [], |r| r.routes.as_mut_slice())
+    }
+
+    /// `virtual_rules`, set with the VIPs (after the routes).
+    pub fn rules(&self) -> &[super::rules::RuleSpec] {
+        self.routes_and_rules
+            .as_deref()
+            .map_or(&[], |r| r.rules.as_slice())
+    }
+
+    pub fn set_routes_and_rules(
+        &mut self,
+        routes: Vec<super::routes::RouteSpec>,
+        rules: Vec<super::rules::RuleSpec>,
+    ) {
+        self.routes_and_rules = (!routes.is_empty() || !rules.is_empty())
+            .then(|| Box::new(RoutesAndRules { routes, rules }));
     }
 
     /// What it tracks (empty lists when nothing).
@@ -391,8 +426,7 @@ pub fn build(
         notify: (inst.notify != config::model::vrrp::Notify::default())
             .then(|| Box::new(inst.notify.clone())),
         tracked: None,
-        routes: Vec::new(),
-        rules: Vec::new(),
+        routes_and_rules: None,
         awaiting_source,
         history: super::snapshot::History::default(),
         vmac: inst.vmac.is_some(),

@@ -538,12 +538,12 @@ impl VrrpRuntime {
         let mut removals: Vec<Removal<'_>> = Vec::new();
         for inst in &self.instances {
             info!("({}) removing VIPs.", inst.name);
-            for rule in &inst.rules {
+            for rule in inst.rules() {
                 removals.push(Box::pin(
                     rules::delete(netlink, rule).map(|r| r.map(drop).map_err(|e| e.to_string())),
                 ));
             }
-            for route in &inst.routes {
+            for route in inst.routes() {
                 removals.push(Box::pin(
                     routes::delete(netlink, route).map(|r| r.map(drop).map_err(|e| e.to_string())),
                 ));
@@ -735,6 +735,7 @@ impl VrrpRuntime {
         }
         router_config.trackers = trackers;
         let router = Router::new(router_config).map_err(|e| fail(e.to_string()))?;
+        let mut routes = Vec::new();
         for route in &inst.vroutes {
             let ifindex_of = |name: &str| {
                 if name == links.vip_default.name {
@@ -743,7 +744,7 @@ impl VrrpRuntime {
                 host.by_name(name).map(|(ifref, _)| ifref.index)
             };
             match routes::spec(route, &ifindex_of) {
-                Some(spec) => instance.routes.push(spec),
+                Some(spec) => routes.push(spec),
                 None => warn!(
                     "({}) virtual route '{}' cannot be resolved - ignored",
                     inst.name,
@@ -751,7 +752,7 @@ impl VrrpRuntime {
                 ),
             }
         }
-        instance.rules = inst.vrules.iter().map(rules::spec).collect();
+        instance.set_routes_and_rules(routes, inst.vrules.iter().map(rules::spec).collect());
         Ok((instance, router))
     }
 
@@ -1277,12 +1278,12 @@ impl VrrpRuntime {
                 );
             }
         }
-        for route in &inst.routes {
+        for route in inst.routes() {
             if let Err(e) = routes::add(&self.netlink, route).await {
                 error!("({}) cannot add {e}", inst.name);
             }
         }
-        for rule in &inst.rules {
+        for rule in inst.rules() {
             if let Err(e) = rules::add(&self.netlink, rule).await {
                 error!("({}) cannot add {e}", inst.name);
             }
@@ -1294,12 +1295,12 @@ impl VrrpRuntime {
             return;
         };
         info!("({}) removing VIPs.", inst.name);
-        for rule in &inst.rules {
+        for rule in inst.rules() {
             if let Err(e) = rules::delete(&self.netlink, rule).await {
                 error!("({}) cannot remove {e}", inst.name);
             }
         }
-        for route in &inst.routes {
+        for route in inst.routes() {
             if let Err(e) = routes::delete(&self.netlink, route).await {
                 error!("({}) cannot remove {e}", inst.name);
             }
@@ -1693,7 +1694,11 @@ impl VrrpRuntime {
                 vip.mac = mac;
                 touched = true;
             }
-            for route in inst.routes.iter_mut().filter(|r| r.ifindex == Some(old)) {
+            for route in inst
+                .routes_mut()
+                .iter_mut()
+                .filter(|r| r.ifindex == Some(old))
+            {
                 route.ifindex = Some(new_link.index);
             }
             if touched {

@@ -697,12 +697,12 @@ impl VrrpRuntime {
         if !holds {
             return false;
         }
-        for rule in old.rules.iter().filter(|r| !new.rules.contains(r)) {
+        for rule in old.rules().iter().filter(|r| !new.rules().contains(r)) {
             if let Err(e) = rules::delete(&self.netlink, rule).await {
                 error!("({}) reload: cannot remove {e}", old.name);
             }
         }
-        for route in old.routes.iter().filter(|r| !new.routes.contains(r)) {
+        for route in old.routes().iter().filter(|r| !new.routes().contains(r)) {
             if let Err(e) = routes::delete(&self.netlink, route).await {
                 error!("({}) reload: cannot remove {e}", old.name);
             }
@@ -727,8 +727,8 @@ impl VrrpRuntime {
         new.addresses
             .iter()
             .any(|n| !old.addresses.iter().any(|v| v.spec == n.spec))
-            || new.routes.iter().any(|r| !old.routes.contains(r))
-            || new.rules.iter().any(|r| !old.rules.contains(r))
+            || new.routes().iter().any(|r| !old.routes().contains(r))
+            || new.rules().iter().any(|r| !old.rules().contains(r))
     }
 
     /// Replaces instances and units with the new ones, re-files the timers, re-maps the
