@@ -512,10 +512,13 @@ static_rules {{
     );
     let a = start(&mut lab, "a", Daemon::Ours, &text);
     wait_vip(&lab, "a", "eth0", "192.0.2.50/24", WAIT).expect("static address set at start");
-    assert!(
-        routes(&lab, "a", "203.0.113.0/24").contains("via 192.0.2.1"),
-        "static route missing"
-    );
+    // The static route follows the static address (its own netlink request).
+    wait_for("static route", WAIT, common::POLL, || {
+        routes(&lab, "a", "203.0.113.0/24")
+            .contains("via 192.0.2.1")
+            .then_some(())
+    })
+    .expect("static route set at start");
     wait_vip(&lab, "a", "eth0", VIP, WAIT).expect("a MASTER");
     // keepalived reinstates a static address deleted from outside.
     lab.exec("a", &["ip", "addr", "del", "192.0.2.50/24", "dev", "eth0"])
@@ -531,9 +534,14 @@ static_rules {{
         route.contains("proto keepalived") || route.contains("proto 18"),
         "{route}"
     );
-    let rules = ip_rules(&lab, "a");
-    assert!(rules.contains("from 192.0.2.100 lookup 100"), "{rules}");
-    assert!(rules.contains("from 192.0.2.50 lookup 101"), "{rules}");
+    // The rules come after the routes (their own netlink requests).
+    let rules = wait_for("virtual and static rules", WAIT, common::POLL, || {
+        let rules = ip_rules(&lab, "a");
+        (rules.contains("from 192.0.2.100 lookup 100")
+            && rules.contains("from 192.0.2.50 lookup 101"))
+        .then_some(rules)
+    });
+    assert!(rules.is_ok(), "rules: {}", ip_rules(&lab, "a"));
     assert_eq!(stop(&mut lab, &a), Some(0));
     let rules = ip_rules(&lab, "a");
     assert!(!rules.contains("lookup 10"), "rules left: {rules}");
