@@ -171,6 +171,70 @@ pub async fn wait_writable(socket: &socket2::Socket) -> io::Result<()> {
     Ok(())
 }
 
+/// A socket's readability watched by the event loop: while this lives the socket is in
+/// the reactor's epoll set, and each arriving packet wakes the thread that waits there.
+/// Dropping it takes the socket out, so that packets only queue (a receiver reading
+/// at its own pace then costs no wake-up per packet).
+#[derive(Debug)]
+pub struct ReadWatch {
+    // Declared first, so dropped (deregistered) before the socket it names.
+    registration: tokio::io::unix::AsyncFd<LentFd>,
+    _socket: std::sync::Arc<socket2::Socket>,
+}
+
+#[derive(Debug)]
+struct LentFd(std::os::fd::RawFd);
+
+impl std::os::fd::AsRawFd for LentFd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0
+    }
+}
+
+impl ReadWatch {
+    /// Registers `socket` for readability with the current runtime's reactor.
+    ///
+    /// Panics like `AsyncFd::register` if called outside a tokio runtime.
+    pub fn new(socket: std::sync::Arc<socket2::Socket>) -> io::Result<ReadWatch> {
+        let lent = LentFd(std::os::fd::AsRawFd::as_raw_fd(&*socket));
+        // SAFETY: the watch holds an `Arc` of the socket, and its fields drop in
+        // declaration order: the descriptor stays open and names the same socket until
+        // the registration is dropped (deregistered).
+        let registration = unsafe {
+            tokio::io::unix::AsyncFd::register_with_interest(lent, tokio::io::Interest::READABLE)
+        }
+        .map_err(|e| e.into_parts().1)?;
+        Ok(ReadWatch {
+            registration,
+            _socket: socket,
+        })
+    }
+
+    /// Waits until the socket is readable, then runs `read` (a non-blocking read that
+    /// returns what it read and whether it emptied the queue). `read` returning
+    /// `WouldBlock` clears the readiness and waits again; so does a read that emptied
+    /// the queue, whose next attempt would only find EAGAIN (a packet arriving
+    /// meanwhile raises a newer readiness, which that does not clear).
+    pub async fn read_with<R>(
+        &self,
+        mut read: impl FnMut() -> io::Result<(R, bool)>,
+    ) -> io::Result<R> {
+        loop {
+            let mut ready = self.registration.readable().await?;
+            match ready.try_io(|_| read()) {
+                Ok(Ok((result, emptied))) => {
+                    if emptied {
+                        ready.clear_ready();
+                    }
+                    return Ok(result);
+                }
+                Ok(Err(error)) => return Err(error),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
 /// Hands the allocator's free pages back to the kernel (glibc `malloc_trim(0)`; a no-op
 /// elsewhere). glibc only shrinks the top of the heap by itself, so a large structure
 /// freed below live data stays resident until this.

@@ -11,14 +11,15 @@
 use std::io::{self, IoSlice, IoSliceMut, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use nix::sys::socket::{
     ControlMessage, ControlMessageOwned, MsgFlags, MultiHeaders, RecvMsg, SockaddrIn, SockaddrIn6,
     SockaddrLike,
 };
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
-use tokio::io::unix::AsyncFd;
 
 use crate::bpf::{self, FilterSpec};
 use crate::{IfRef, sys};
@@ -82,6 +83,10 @@ pub struct SocketOptions<A> {
     /// SO_RCVBUF of the receive socket (`vrrp_rx_bufs_policy`); `None` keeps
     /// the kernel default.
     pub receive_buffer: Option<usize>,
+    /// Set `receive_buffer` with SO_RCVBUFFORCE, past the `rmem_max` sysctl (needs
+    /// CAP_NET_ADMIN; without it the largest SO_RCVBUF allows): for a queue read at
+    /// the reader's own pace, which must hold what comes meanwhile.
+    pub force_receive_buffer: bool,
     /// Attach the kernel filter of [`crate::bpf`] to the receive socket (and
     /// count what it drops, see [`VrrpSocketV4::drops`]).
     pub kernel_filter: bool,
@@ -174,6 +179,8 @@ pub struct ReceivedV4 {
     pub dest: Ipv4Addr,
     /// IP TTL.
     pub ttl: u8,
+    /// When the kernel received it (SO_TIMESTAMPNS, `CLOCK_REALTIME`).
+    pub arrived: Option<SystemTime>,
 }
 
 /// What came with one IPv6 packet.
@@ -190,7 +197,12 @@ pub struct ReceivedV6 {
     pub hop_limit: Option<u8>,
     /// Arrival interface (IPV6_PKTINFO).
     pub ifindex: Option<u32>,
+    /// When the kernel received it (SO_TIMESTAMPNS, `CLOCK_REALTIME`).
+    pub arrived: Option<SystemTime>,
 }
+
+/// The socket's readability watched by the event loop (see [`VrrpSocketV4::watch`]).
+pub type ReceiveWatch = sys::ReadWatch;
 
 fn raw_socket(domain: Domain, protocol: VrrpProtocol) -> Result<Socket, VrrpSocketError> {
     Socket::new(
@@ -256,6 +268,31 @@ fn filter_spec<A>(options: &SocketOptions<A>, multicast: bool, ipv6: bool) -> Fi
     }
 }
 
+/// Sets SO_RCVBUF to `size` (`None`: keeps the kernel default); `force`: with
+/// SO_RCVBUFFORCE, falling back to SO_RCVBUF where that is refused.
+fn set_receive_buffer(
+    socket: &Socket,
+    size: Option<usize>,
+    force: bool,
+) -> Result<(), VrrpSocketError> {
+    let Some(size) = size else {
+        return Ok(());
+    };
+    if force {
+        let forced = nix::sys::socket::setsockopt(
+            &socket.as_fd(),
+            nix::sys::socket::sockopt::RcvBufForce,
+            &size,
+        );
+        if forced.is_ok() {
+            return Ok(());
+        }
+    }
+    socket
+        .set_recv_buffer_size(size)
+        .map_err(setup("SO_RCVBUF"))
+}
+
 /// Smallest receive buffer: the counting socket only needs its drop counter.
 const COUNTER_RECEIVE_BUFFER: usize = 1;
 
@@ -300,7 +337,9 @@ impl ArrivalCounter {
 /// filter, if any) and what accounts for the packets that never reach it.
 #[derive(Debug)]
 struct Receiver {
-    socket: AsyncFd<Socket>,
+    /// Not registered with the event loop: a [`ReceiveWatch`] does that, for as
+    /// long as its holder wants to be woken by arrivals.
+    socket: Arc<Socket>,
     /// Only when there is a filter: without one, nothing is refused.
     arrivals: Option<ArrivalCounter>,
     /// IPv6 only: the kernel verifies the checksum of a socket with
@@ -324,6 +363,16 @@ impl Receiver {
         open: impl Fn(Option<&[bpf::Insn]>, Option<usize>) -> Result<Socket, VrrpSocketError>,
     ) -> Result<Self, VrrpSocketError> {
         let socket = open(program.as_deref(), receive_buffer)?;
+        // Arrival times, so that a packet read late still counts from when it came.
+        nix::sys::socket::setsockopt(
+            &socket.as_fd(),
+            nix::sys::socket::sockopt::ReceiveTimestampns,
+            &true,
+        )
+        .map_err(|e| VrrpSocketError::Setup {
+            step: "SO_TIMESTAMPNS",
+            source: e.into(),
+        })?;
         let arrivals = match program {
             Some(_) => Some(ArrivalCounter::new(open(
                 None,
@@ -337,7 +386,7 @@ impl Receiver {
             None
         };
         Ok(Self {
-            socket: sys::register(socket).map_err(setup("register receive socket"))?,
+            socket: Arc::new(socket),
             arrivals,
             checksum_failures,
             delivered: AtomicU64::new(0),
@@ -355,68 +404,77 @@ impl Receiver {
             .fetch_add(u64::try_from(count).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
-    /// Waits until the socket is readable, then reads up to `buffer.len() /
-    /// slot` packets with one recvmmsg(2) into consecutive `slot`-byte slots,
-    /// with room for `cmsg_space` bytes of control messages each (0: none); `each(slot_index, msg)` sees
-    /// every packet read. Returns how many were read (at least one).
+    /// The queue's limit in bytes (SO_RCVBUF as the kernel reports it: twice what
+    /// was set, for its bookkeeping).
+    fn receive_buffer(&self) -> usize {
+        self.socket.recv_buffer_size().unwrap_or(0)
+    }
+
+    /// Watches the socket's readability from the current runtime's event loop.
+    fn watch(&self) -> Result<ReceiveWatch, VrrpSocketError> {
+        sys::ReadWatch::new(Arc::clone(&self.socket)).map_err(setup("register receive socket"))
+    }
+
+    /// Reads up to `buffer.len() / slot` queued packets with one recvmmsg(2) into
+    /// consecutive `slot`-byte slots, with room for `cmsg_space` bytes of control
+    /// messages each (0: none), without waiting; `each(slot_index, msg)` sees every
+    /// packet read. Returns how many were read (at least one), `WouldBlock` when
+    /// none was queued.
+    fn try_read_many<S: SockaddrLike + Copy>(
+        &self,
+        buffer: &mut [u8],
+        slot: usize,
+        cmsg_space: usize,
+        mut each: impl FnMut(usize, &RecvMsg<'_, '_, S>),
+    ) -> io::Result<usize> {
+        let capacity = buffer.len() / slot.max(1);
+        // (nix sizes the control buffers by the capacity of this one.)
+        let control = (cmsg_space > 0).then(|| Vec::with_capacity(cmsg_space));
+        let mut headers = MultiHeaders::<S>::preallocate(capacity, control);
+        let mut slots: Vec<[IoSliceMut<'_>; 1]> = buffer
+            .chunks_mut(slot.max(1))
+            .map(|chunk| [IoSliceMut::new(chunk)])
+            .collect();
+        let results = nix::sys::socket::recvmmsg(
+            self.socket.as_raw_fd(),
+            &mut headers,
+            slots.iter_mut(),
+            MsgFlags::MSG_DONTWAIT,
+            None,
+        )
+        .map_err(io::Error::from)?;
+        let mut count = 0;
+        for (index, msg) in results.enumerate() {
+            count = index + 1;
+            each(index, &msg);
+        }
+        self.delivered(count);
+        Ok(count)
+    }
+
+    /// Waits until `watch` sees the socket readable, then reads like
+    /// [`Receiver::try_read_many`].
     async fn read_many<S: SockaddrLike + Copy>(
         &self,
+        watch: &ReceiveWatch,
         buffer: &mut [u8],
         slot: usize,
         cmsg_space: usize,
         mut each: impl FnMut(usize, &RecvMsg<'_, '_, S>),
     ) -> Result<usize, VrrpSocketError> {
         let capacity = buffer.len() / slot.max(1);
-        loop {
-            let mut ready = self
-                .socket
-                .readable()
-                .await
-                .map_err(VrrpSocketError::Receive)?;
-            let read = ready.try_io(|socket| {
-                // Made here, not held across an await: it holds raw pointers
-                // (not Send), and the receive task is spawned.
-                // (nix sizes the control buffers by the capacity of this one.)
-                let control = (cmsg_space > 0).then(|| Vec::with_capacity(cmsg_space));
-                let mut headers = MultiHeaders::<S>::preallocate(capacity, control);
-                let mut slots: Vec<[IoSliceMut<'_>; 1]> = buffer
-                    .chunks_mut(slot.max(1))
-                    .map(|chunk| [IoSliceMut::new(chunk)])
-                    .collect();
-                let results = nix::sys::socket::recvmmsg(
-                    socket.get_ref().as_raw_fd(),
-                    &mut headers,
-                    slots.iter_mut(),
-                    MsgFlags::MSG_DONTWAIT,
-                    None,
-                )
-                .map_err(io::Error::from)?;
-                let mut count = 0;
-                for (index, msg) in results.enumerate() {
-                    count = index + 1;
-                    each(index, &msg);
-                }
-                Ok(count)
-            });
-            match read {
-                Ok(Ok(count)) => {
-                    // Fewer than asked: the queue was empty, so the next read
-                    // would only find EAGAIN; wait for the next edge instead.
-                    // (A packet that arrived meanwhile has raised a newer
-                    // readiness, which this does not clear.)
-                    if count < capacity {
-                        ready.clear_ready();
-                    }
-                    return Ok(count);
-                }
-                Ok(Err(error)) => return Err(VrrpSocketError::Receive(error)),
-                Err(_would_block) => continue,
-            }
-        }
+        watch
+            .read_with(|| {
+                let count = self.try_read_many(buffer, slot, cmsg_space, &mut each)?;
+                // Fewer than asked: the queue is empty.
+                Ok((count, count < capacity))
+            })
+            .await
+            .map_err(VrrpSocketError::Receive)
     }
 
     fn drops(&self) -> KernelDrops {
-        let socket_drops = u64::from(sys::socket_drops(self.socket.get_ref().as_fd()).unwrap_or(0));
+        let socket_drops = u64::from(sys::socket_drops(self.socket.as_fd()).unwrap_or(0));
         // Read after the socket's own count: a failure arriving in between makes
         // queue_full smaller for a moment, never larger.
         let bad_checksums = self.checksum_failures.as_ref().map_or(0, |probe| {
@@ -499,10 +557,7 @@ impl VrrpSocketV4 {
             recv.attach_filter(&bpf::to_socket2(program))
                 .map_err(setup("SO_ATTACH_FILTER"))?;
         }
-        if let Some(size) = receive_buffer {
-            recv.set_recv_buffer_size(size)
-                .map_err(setup("SO_RCVBUF"))?;
-        }
+        set_receive_buffer(&recv, receive_buffer, options.force_receive_buffer)?;
         // Without this, a raw socket gets every group any socket on the host joined.
         recv.set_multicast_all_v4(false)
             .map_err(setup("IP_MULTICAST_ALL"))?;
@@ -550,12 +605,11 @@ impl VrrpSocketV4 {
 
     /// Waits for one packet; `buf` receives the IP header and the payload.
     pub async fn recv(&self, buf: &mut [u8]) -> Result<ReceivedV4, VrrpSocketError> {
-        let len = self
-            .recv
-            .socket
-            .async_io(tokio::io::Interest::READABLE, |s| {
-                let mut s = s;
-                s.read(buf)
+        let watch = self.watch()?;
+        let len = watch
+            .read_with(|| {
+                let mut socket: &Socket = &self.recv.socket;
+                Ok((socket.read(buf)?, false))
             })
             .await
             .map_err(VrrpSocketError::Receive)?;
@@ -563,11 +617,30 @@ impl VrrpSocketV4 {
         received_v4(buf, len)
     }
 
-    /// Waits for packets and reads as many as are queued, up to the batch's
-    /// capacity, in one recvmmsg(2). Every packet read is in `batch` afterwards
-    /// (a packet too short for an IP header as an error entry).
+    /// Watches the receive socket from the current runtime's event loop: while the
+    /// watch lives, each arriving packet wakes the loop (see [`Self::recv_batch`]);
+    /// without one, packets only queue until [`Self::try_recv_batch`].
+    pub fn watch(&self) -> Result<ReceiveWatch, VrrpSocketError> {
+        self.recv.watch()
+    }
+
+    /// The receive queue's limit in bytes (SO_RCVBUF as the kernel reports it).
+    pub fn receive_buffer(&self) -> usize {
+        self.recv.receive_buffer()
+    }
+
+    /// Packets the kernel dropped on the receive socket since it opened: a full
+    /// queue (or, IPv6, a bad checksum). One system call, unlike [`Self::drops`].
+    pub fn queue_drops(&self) -> u64 {
+        u64::from(sys::socket_drops(self.recv.socket.as_fd()).unwrap_or(0))
+    }
+
+    /// Waits until `watch` sees packets, then reads as many as are queued, up to the
+    /// batch's capacity, in one recvmmsg(2). Every packet read is in `batch`
+    /// afterwards (a packet too short for an IP header as an error entry).
     pub async fn recv_batch(
         &self,
+        watch: &ReceiveWatch,
         batch: &mut ReceiveBatch<ReceivedV4>,
     ) -> Result<(), VrrpSocketError> {
         batch.entries.clear();
@@ -576,20 +649,94 @@ impl VrrpSocketV4 {
             slot,
             entries,
         } = batch;
-        let count = self
-            .recv
-            .read_many::<SockaddrIn>(buffer, *slot, 0, |index, msg| {
-                entries.push((index, Err(VrrpSocketError::Truncated { len: msg.bytes })));
+        self.recv
+            .read_many::<SockaddrIn>(watch, buffer, *slot, v4_cmsg_space(), |index, msg| {
+                entries.push((index, Ok(unparsed_v4(msg))));
             })
             .await?;
-        self.recv.delivered(count);
-        // The headers can be read once recvmmsg's borrow of the buffer ended.
-        for (index, entry) in entries.iter_mut() {
-            if let Err(VrrpSocketError::Truncated { len }) = entry {
-                *entry = received_v4(buffer_slot(buffer, *slot, *index), *len);
+        batch.parse_v4_headers();
+        Ok(())
+    }
+
+    /// Reads what is queued, up to the batch's capacity, without waiting: like
+    /// [`Self::recv_batch`], but 0 packets when none is queued.
+    pub fn try_recv_batch(
+        &self,
+        batch: &mut ReceiveBatch<ReceivedV4>,
+    ) -> Result<usize, VrrpSocketError> {
+        batch.entries.clear();
+        let ReceiveBatch {
+            buffer,
+            slot,
+            entries,
+        } = batch;
+        let read =
+            self.recv
+                .try_read_many::<SockaddrIn>(buffer, *slot, v4_cmsg_space(), |index, msg| {
+                    entries.push((index, Ok(unparsed_v4(msg))));
+                });
+        let count = would_block_is_none(read)?;
+        batch.parse_v4_headers();
+        Ok(count)
+    }
+}
+
+/// Room for an IPv4 packet's control messages: its arrival time.
+fn v4_cmsg_space() -> usize {
+    nix::cmsg_space!(libc::timespec).capacity()
+}
+
+/// Room for an IPv6 packet's control messages: hop limit, packet info, arrival time.
+fn v6_cmsg_space() -> usize {
+    nix::cmsg_space!(libc::in6_pktinfo, libc::c_int, libc::timespec).capacity()
+}
+
+/// A non-blocking read's count, 0 for `WouldBlock`.
+fn would_block_is_none(read: io::Result<usize>) -> Result<usize, VrrpSocketError> {
+    match read {
+        Ok(count) => Ok(count),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+        Err(e) => Err(VrrpSocketError::Receive(e)),
+    }
+}
+
+/// What recvmmsg says of an IPv4 packet (its length and arrival time), until its
+/// header is read from the buffer (which recvmmsg borrows meanwhile).
+fn unparsed_v4(msg: &RecvMsg<'_, '_, SockaddrIn>) -> ReceivedV4 {
+    ReceivedV4 {
+        len: msg.bytes,
+        source: Ipv4Addr::UNSPECIFIED,
+        dest: Ipv4Addr::UNSPECIFIED,
+        ttl: 0,
+        arrived: msg
+            .cmsgs()
+            .ok()
+            .and_then(|mut cmsgs| cmsgs.find_map(arrival_time)),
+    }
+}
+
+/// The kernel's receive time of a packet, from its SO_TIMESTAMPNS control message.
+fn arrival_time(cmsg: ControlMessageOwned) -> Option<SystemTime> {
+    match cmsg {
+        ControlMessageOwned::ScmTimestampns(at) => {
+            let secs = u64::try_from(at.tv_sec()).ok()?;
+            let nanos = u32::try_from(at.tv_nsec()).ok()?;
+            SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
+        }
+        _ => None,
+    }
+}
+
+impl ReceiveBatch<ReceivedV4> {
+    /// Fills in each packet's addresses and TTL from its IP header.
+    fn parse_v4_headers(&mut self) {
+        for (index, entry) in self.entries.iter_mut() {
+            if let Ok(unparsed) = entry {
+                let (len, arrived) = (unparsed.len, unparsed.arrived);
+                *entry = received_v4(buffer_slot(&self.buffer, self.slot, *index), len)
+                    .map(|parsed| ReceivedV4 { arrived, ..parsed });
             }
         }
-        Ok(())
     }
 }
 
@@ -607,6 +754,7 @@ fn received_v4(buf: &[u8], len: usize) -> Result<ReceivedV4, VrrpSocketError> {
         source: Ipv4Addr::from(octets(12)),
         dest: Ipv4Addr::from(octets(16)),
         ttl: header[8],
+        arrived: None,
     })
 }
 
@@ -679,10 +827,7 @@ impl VrrpSocketV6 {
             recv.attach_filter(&bpf::to_socket2(program))
                 .map_err(setup("SO_ATTACH_FILTER"))?;
         }
-        if let Some(size) = receive_buffer {
-            recv.set_recv_buffer_size(size)
-                .map_err(setup("SO_RCVBUF"))?;
-        }
+        set_receive_buffer(&recv, receive_buffer, options.force_receive_buffer)?;
         recv.set_multicast_all_v6(false)
             .map_err(setup("IPV6_MULTICAST_ALL"))?;
         match options.delivery {
@@ -774,31 +919,49 @@ impl VrrpSocketV6 {
 
     /// Waits for one packet; `buf` receives the VRRP packet.
     pub async fn recv(&self, buf: &mut [u8]) -> Result<ReceivedV6, VrrpSocketError> {
-        let mut cmsg_space = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
-        self.recv
-            .socket
-            .async_io(tokio::io::Interest::READABLE, |s| {
+        let watch = self.watch()?;
+        let mut cmsg_space = vec![0u8; v6_cmsg_space()];
+        watch
+            .read_with(|| {
                 let mut iov = [IoSliceMut::new(buf)];
                 let msg = nix::sys::socket::recvmsg::<SockaddrIn6>(
-                    s.as_raw_fd(),
+                    self.recv.socket.as_raw_fd(),
                     &mut iov,
                     Some(cmsg_space.as_mut_slice()),
-                    MsgFlags::empty(),
+                    MsgFlags::MSG_DONTWAIT,
                 )
                 .map_err(io::Error::from)?;
-                received_v6(&msg)
+                Ok((received_v6(&msg)?, false))
             })
             .await
             .map_err(VrrpSocketError::Receive)
             .inspect(|_| self.recv.delivered_one())
     }
 
-    /// Waits for packets and reads as many as are queued, up to the batch's
-    /// capacity, in one recvmmsg(2), each with its hop limit and destination
-    /// (IPV6_HOPLIMIT, IPV6_PKTINFO). Every packet read is in `batch` afterwards
-    /// (one whose control messages did not fit as an error entry).
+    /// Watches the receive socket (see [`VrrpSocketV4::watch`]).
+    pub fn watch(&self) -> Result<ReceiveWatch, VrrpSocketError> {
+        self.recv.watch()
+    }
+
+    /// The receive queue's limit in bytes (SO_RCVBUF as the kernel reports it).
+    pub fn receive_buffer(&self) -> usize {
+        self.recv.receive_buffer()
+    }
+
+    /// Packets the kernel dropped on the receive socket since it opened: a full
+    /// queue (or, IPv6, a bad checksum). One system call, unlike [`Self::drops`].
+    pub fn queue_drops(&self) -> u64 {
+        u64::from(sys::socket_drops(self.recv.socket.as_fd()).unwrap_or(0))
+    }
+
+    /// Waits until `watch` sees packets, then reads as many as are queued, up to the
+    /// batch's capacity, in one recvmmsg(2), each with its hop limit, destination
+    /// and arrival time (IPV6_HOPLIMIT, IPV6_PKTINFO, SO_TIMESTAMPNS). Every packet
+    /// read is in `batch` afterwards (one whose control messages did not fit as an
+    /// error entry).
     pub async fn recv_batch(
         &self,
+        watch: &ReceiveWatch,
         batch: &mut ReceiveBatch<ReceivedV6>,
     ) -> Result<(), VrrpSocketError> {
         batch.entries.clear();
@@ -807,16 +970,34 @@ impl VrrpSocketV6 {
             slot,
             entries,
         } = batch;
-        let cmsg_space = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int).capacity();
-        let count = self
-            .recv
-            .read_many::<SockaddrIn6>(buffer, *slot, cmsg_space, |index, msg| {
+        self.recv
+            .read_many::<SockaddrIn6>(watch, buffer, *slot, v6_cmsg_space(), |index, msg| {
                 let received = received_v6(msg).map_err(VrrpSocketError::Receive);
                 entries.push((index, received));
             })
             .await?;
-        self.recv.delivered(count);
         Ok(())
+    }
+
+    /// Reads what is queued, up to the batch's capacity, without waiting: like
+    /// [`Self::recv_batch`], but 0 packets when none is queued.
+    pub fn try_recv_batch(
+        &self,
+        batch: &mut ReceiveBatch<ReceivedV6>,
+    ) -> Result<usize, VrrpSocketError> {
+        batch.entries.clear();
+        let ReceiveBatch {
+            buffer,
+            slot,
+            entries,
+        } = batch;
+        let read =
+            self.recv
+                .try_read_many::<SockaddrIn6>(buffer, *slot, v6_cmsg_space(), |index, msg| {
+                    let received = received_v6(msg).map_err(VrrpSocketError::Receive);
+                    entries.push((index, received));
+                });
+        would_block_is_none(read)
     }
 }
 
@@ -829,6 +1010,7 @@ fn received_v6(msg: &RecvMsg<'_, '_, SockaddrIn6>) -> io::Result<ReceivedV6> {
         dest: None,
         hop_limit: None,
         ifindex: None,
+        arrived: None,
     };
     for cmsg in msg.cmsgs().map_err(io::Error::from)? {
         match cmsg {
@@ -837,7 +1019,11 @@ fn received_v6(msg: &RecvMsg<'_, '_, SockaddrIn6>) -> io::Result<ReceivedV6> {
                 received.dest = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
                 received.ifindex = Some(info.ipi6_ifindex);
             }
-            _ => {}
+            other => {
+                if let Some(at) = arrival_time(other) {
+                    received.arrived = Some(at);
+                }
+            }
         }
     }
     Ok(received)

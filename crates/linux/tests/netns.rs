@@ -215,6 +215,7 @@ fn multicast<A>(interface: IfRef, protocol: VrrpProtocol, group: A) -> SocketOpt
         protocol,
         delivery: Delivery::Multicast { group },
         receive_buffer: None,
+        force_receive_buffer: false,
         kernel_filter: true,
         filter_scope: FilterScope::default(),
     }
@@ -227,6 +228,7 @@ fn unicast<A>(interface: IfRef, source: A) -> SocketOptions<A> {
         protocol: VrrpProtocol::Vrrp,
         delivery: Delivery::Unicast { source },
         receive_buffer: None,
+        force_receive_buffer: false,
         kernel_filter: true,
         filter_scope: FilterScope::default(),
     }
@@ -722,6 +724,7 @@ async fn kernel_filter_scope_and_drop_counters() {
         },
         // The kernel's minimum: a few packets fill it.
         receive_buffer: Some(1),
+        force_receive_buffer: false,
         ..multicast(vb, VrrpProtocol::Vrrp, VRRP_GROUP_V4)
     };
     let (sender, receiver) = pair.open_sockets(
@@ -794,6 +797,7 @@ async fn ipv4_unicast_advert_reaches_bound_source() {
     let (va, vb) = (if_ref(&pair.a, "va"), if_ref(&pair.b, "vb"));
     let unicast = |ifr: IfRef, source: Ipv4Addr| SocketOptions {
         receive_buffer: Some(64 * 1024),
+        force_receive_buffer: false,
         ..unicast(ifr, source)
     };
     let (sender, receiver) =
@@ -898,8 +902,9 @@ async fn ipv4_batch_receive_reads_queued_adverts_in_order() {
     let mut batch = ReceiveBatch::<ReceivedV4>::new(1500);
     let mut got = Vec::new();
     let mut largest = 0;
+    let watch = receiver.watch().expect("watch");
     while got.len() < sent.len() {
-        within("batch in B", receiver.recv_batch(&mut batch))
+        within("batch in B", receiver.recv_batch(&watch, &mut batch))
             .await
             .expect("recv_batch");
         let mut count = 0;
@@ -911,6 +916,7 @@ async fn ipv4_batch_receive_reads_queued_adverts_in_order() {
             );
             assert_eq!(meta.len, 32);
             assert_eq!(data.len(), 32);
+            assert_recent(meta.arrived);
             assert_eq!(&data[20..24], &[0x31, data[21], 100, 1]);
             got.push(data[21]);
             count += 1;
@@ -950,8 +956,9 @@ async fn ipv6_batch_receive_keeps_control_messages_per_advert() {
     }
     let mut batch = ReceiveBatch::<ReceivedV6>::new(1500);
     let mut got = Vec::new();
+    let watch = receiver.watch().expect("watch");
     while got.len() < sent.len() {
-        within("IPv6 batch in B", receiver.recv_batch(&mut batch))
+        within("IPv6 batch in B", receiver.recv_batch(&watch, &mut batch))
             .await
             .expect("recv_batch");
         for packet in batch.packets() {
@@ -960,11 +967,74 @@ async fn ipv6_batch_receive_keeps_control_messages_per_advert() {
             assert_eq!(meta.dest, Some(VRRP_GROUP_V6));
             assert_eq!(meta.hop_limit, Some(255));
             assert_eq!(meta.ifindex, Some(vb_index));
+            assert_recent(meta.arrived);
             assert_eq!(data.len(), ipv6_advert(0).len());
             got.push(data[1]);
         }
     }
     assert_eq!(got, sent);
+}
+
+/// The kernel's arrival time of a packet just received: present, in the past, and
+/// no older than the test.
+fn assert_recent(arrived: Option<std::time::SystemTime>) {
+    let arrived = arrived.expect("SO_TIMESTAMPNS arrival time");
+    let age = std::time::SystemTime::now()
+        .duration_since(arrived)
+        .expect("arrival time in the past");
+    assert!(age < Duration::from_secs(30), "arrived {age:?} ago");
+}
+
+/// Without a watch nothing wakes the reader, but the adverts queue: a non-blocking
+/// read takes them, in order, each stamped with when it came (not when it is read),
+/// and finds 0 once the queue is empty.
+#[tokio::test(flavor = "current_thread")]
+async fn unwatched_socket_queues_adverts_with_their_arrival_times() {
+    if !can_run() {
+        return;
+    }
+    let pair = Pair::new_v4();
+    let (va, vb) = (if_ref(&pair.a, "va"), if_ref(&pair.b, "vb"));
+    let (sender, receiver) = pair.open_sockets(
+        VrrpSocketV4::open,
+        multicast(va, VrrpProtocol::Vrrp, VRRP_GROUP_V4),
+        multicast(vb, VrrpProtocol::Vrrp, VRRP_GROUP_V4),
+    );
+    let mut batch = ReceiveBatch::<ReceivedV4>::new(1500);
+    assert_eq!(receiver.try_recv_batch(&mut batch).expect("empty read"), 0);
+    let source = Ipv4Addr::new(192, 0, 2, 1);
+    let before = std::time::SystemTime::now();
+    for vrid in 1..=3 {
+        sender
+            .send(
+                &ipv4_advert(source, VRRP_GROUP_V4, 255, vrid),
+                VRRP_GROUP_V4,
+            )
+            .await
+            .expect("send");
+    }
+    let sent_by = std::time::SystemTime::now();
+    // The read comes well after the arrivals; their times must not move with it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        assert!(std::time::Instant::now() < deadline, "only {got:?} queued");
+        std::thread::sleep(Duration::from_millis(50));
+        receiver.try_recv_batch(&mut batch).expect("read");
+        for packet in batch.packets() {
+            let (data, meta) = packet.expect("whole IPv4 packet");
+            let arrived = meta.arrived.expect("arrival time");
+            assert!(
+                // (veth delivers in the sender's softirq, by the time send returns.)
+                arrived >= before && arrived <= sent_by + Duration::from_millis(10),
+                "arrived {arrived:?} outside [{before:?}, {sent_by:?}]"
+            );
+            got.push(data[21]);
+        }
+    }
+    assert_eq!(got, [1, 2, 3]);
+    assert_eq!(receiver.try_recv_batch(&mut batch).expect("empty read"), 0);
+    assert_eq!(receiver.drops().filtered, 0);
 }
 
 // ------------------------------------------------------------ GARP / NA

@@ -21,6 +21,7 @@ pub mod fifo;
 pub mod garp;
 pub mod instance;
 pub mod net;
+mod pacing;
 mod relink;
 mod reload;
 pub mod routes;
@@ -96,6 +97,10 @@ enum Unit {
     },
 }
 
+/// How much further back than its pool's pacing gap a packet's arrival time may
+/// place it (it also waited in the channel to the loop).
+const ARRIVAL_SLACK: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// What a unit asks for, with instance indices resolved.
 enum Output {
     Member(usize, Action),
@@ -112,6 +117,14 @@ enum Output {
 }
 
 impl Unit {
+    /// Its routers: the one, or the sync group's members.
+    fn routers(&self) -> &[Router] {
+        match self {
+            Unit::Single { router, .. } => std::slice::from_ref(router),
+            Unit::Group { group, .. } => group.members(),
+        }
+    }
+
     fn router(&self, member: usize) -> Option<&Router> {
         match self {
             Unit::Single { router, .. } => Some(router),
@@ -770,16 +783,32 @@ impl VrrpRuntime {
         };
         // What each pool's kernel filter accepts and its SO_RCVBUF (keepalived sums
         // the instances' shares per socket), known before any socket opens.
-        let mut members: HashMap<PoolKey, Vec<&Instance>> = HashMap::new();
-        for inst in &self.instances {
-            members.entry(key_of(inst)).or_default().push(inst);
+        let mut members: HashMap<PoolKey, Vec<(&Instance, u8)>> = HashMap::new();
+        for (i, inst) in self.instances.iter().enumerate() {
+            let priority = self
+                .member_of
+                .get(i)
+                .and_then(|&(u, m)| self.units.get(u)?.router(m))
+                .map_or(0, Router::base_priority);
+            members
+                .entry(key_of(inst))
+                .or_default()
+                .push((inst, priority));
         }
-        let sizing: HashMap<PoolKey, (linux::vrrp_socket::FilterScope, Option<usize>)> = members
+        let sizing: HashMap<PoolKey, net::ReceivePlan> = members
             .into_iter()
             .map(|(key, list)| {
-                let scope = rxguard::filter_scope(list.iter().map(|i| (i.vrid, i.version)));
-                let buffer = rxguard::pool_receive_buffer(list.iter().map(|i| i.rx_buf_share));
-                (key, (scope, buffer))
+                let scope = rxguard::filter_scope(list.iter().map(|(i, _)| (i.vrid, i.version)));
+                let buffer = rxguard::pool_receive_buffer(list.iter().map(|(i, _)| i.rx_buf_share));
+                let timing: Vec<(std::time::Duration, u8)> = list
+                    .iter()
+                    .map(|(i, priority)| {
+                        let interval =
+                            std::time::Duration::from_millis(10) * u32::from(i.interval_cs);
+                        (interval, *priority)
+                    })
+                    .collect();
+                (key, net::ReceivePlan::new(scope, buffer, &timing))
             })
             .collect();
         // A reload reuses the pools it already has (their receive tasks keep running).
@@ -791,10 +820,10 @@ impl VrrpRuntime {
         }
         for (i, inst) in self.instances.iter_mut().enumerate() {
             let key = key_of(inst);
-            let (scope, receive_buffer) = sizing.get(&key).cloned().unwrap_or_default();
+            let plan = sizing.get(&key).cloned().unwrap_or_default();
             let pool = match by_key.get(&key) {
                 Some(&p) => p,
-                None => match net::open(&key, &inst.xmit, receive_buffer, &scope) {
+                None => match net::open(&key, &inst.xmit, &plan) {
                     Ok(socket) => {
                         let p = self.pools.len();
                         info!(
@@ -811,9 +840,13 @@ impl VrrpRuntime {
                                 .or(key.unicast_source)
                                 .map_or(String::new(), |a| a.to_string())
                         );
+                        let gap_us = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(
+                            u64::try_from(plan.gap.as_micros()).unwrap_or(u64::MAX),
+                        ));
                         net::spawn_receiver(
                             p,
                             socket.clone(),
+                            gap_us.clone(),
                             self.events_tx.clone(),
                             net::label(&key, &inst.xmit),
                         );
@@ -822,8 +855,8 @@ impl VrrpRuntime {
                             interface: inst.xmit.clone(),
                             socket,
                             by_vrid: HashMap::new(),
-                            scope,
-                            receive_buffer,
+                            plan,
+                            gap_us,
                         });
                         by_key.insert(key, p);
                         p
@@ -954,6 +987,16 @@ impl VrrpRuntime {
 
     async fn fire_timers(&mut self) {
         let now = self.now();
+        let master_down_due = self
+            .timers
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .any(|&(_, u)| self.awaits_adverts(u));
+        if master_down_due {
+            self.read_queued().await;
+        }
+        // Reading may have taken time.
+        let now = self.now();
         // Take the due units first: each is handled once per wake-up, so a deadline
         // that is not in the future after handling cannot spin the loop.
         let mut due = Vec::new();
@@ -996,10 +1039,15 @@ impl VrrpRuntime {
     /// Feeds an input to an instance's unit, firing any due timer first so events are
     /// seen in time order.
     async fn feed(&mut self, instance: usize, input: Input) {
+        let now = self.now();
+        self.feed_at(instance, input, now).await;
+    }
+
+    /// [`Self::feed`] of an input that came at `now` (a packet read late).
+    async fn feed_at(&mut self, instance: usize, input: Input, now: Timestamp) {
         let Some(&(u, m)) = self.member_of.get(instance) else {
             return;
         };
-        let now = self.now();
         if let Some(unit) = self.units.get_mut(u) {
             if unit.next_deadline().is_some_and(|at| at <= now) {
                 unit.handle_timeout(now);
@@ -1323,8 +1371,10 @@ impl VrrpRuntime {
     async fn on_event(&mut self, event: NetEvent) {
         match event {
             NetEvent::Packets { pool, batch } => {
-                for (data, meta) in batch.iter() {
-                    self.on_packet(pool, data, meta).await;
+                let clocks = self.clocks();
+                for (data, meta, arrived) in batch.iter() {
+                    let at = self.arrival(clocks, pool, arrived);
+                    self.on_packet(pool, data, meta, at).await;
                 }
             }
             NetEvent::ReceiveError { pool, error } => {
@@ -1374,7 +1424,66 @@ impl VrrpRuntime {
         }
     }
 
-    async fn on_packet(&mut self, pool: usize, data: &[u8], meta: RxMeta) {
+    /// Both clocks now: the loop's (monotonic) and the kernel's packet stamps' (real).
+    fn clocks(&self) -> (Timestamp, std::time::SystemTime) {
+        (self.now(), std::time::SystemTime::now())
+    }
+
+    /// When a packet of `pool` came, on the loop's clock: `now` less how long ago the
+    /// kernel stamped it, at most the pool's pacing gap and [`ARRIVAL_SLACK`] (a
+    /// step of the real-time clock cannot move a packet further back than a read
+    /// can delay it). No stamp: now.
+    fn arrival(
+        &self,
+        (now, real_now): (Timestamp, std::time::SystemTime),
+        pool: usize,
+        arrived: Option<std::time::SystemTime>,
+    ) -> Timestamp {
+        let Some(arrived) = arrived else {
+            return now;
+        };
+        let gap = self
+            .pools
+            .get(pool)
+            .map_or(std::time::Duration::ZERO, |p| p.plan.gap);
+        let age = pacing::packet_age(real_now, arrived, gap + ARRIVAL_SLACK);
+        now.sub_micros(u64::try_from(age.as_micros()).unwrap_or(0))
+    }
+
+    /// Reads every pool's queue before a BACKUP's Master_Down timer fires: an advert
+    /// that came before the deadline must restart the timer (RFC 5798 §6.4.2), even if
+    /// its pool is paced and has not read it yet. What the receive tasks already
+    /// forwarded goes first, to keep the order of arrival.
+    async fn read_queued(&mut self) {
+        while let Ok(event) = self.events_rx.try_recv() {
+            self.on_event(event).await;
+        }
+        for p in 0..self.pools.len() {
+            let Some(socket) = self.pools.get(p).map(|pool| pool.socket.clone()) else {
+                continue;
+            };
+            let mut packets = Vec::new();
+            if let Err(e) = net::read_queued(&socket, |data, meta, arrived| {
+                packets.push((data.to_vec(), meta, arrived));
+            }) {
+                debug!("reading the queue of pool {p} before a timer: {e}");
+            }
+            let clocks = self.clocks();
+            for (data, meta, arrived) in packets {
+                let at = self.arrival(clocks, p, arrived);
+                self.on_packet(p, &data, meta, at).await;
+            }
+        }
+    }
+
+    /// Whether a unit has a router in BACKUP, whose timer is a Master_Down timer.
+    fn awaits_adverts(&self, u: usize) -> bool {
+        self.units
+            .get(u)
+            .is_some_and(|unit| unit.routers().iter().any(|r| r.state() == State::Backup))
+    }
+
+    async fn on_packet(&mut self, pool: usize, data: &[u8], meta: RxMeta, at: Timestamp) {
         let Some(p) = self.pools.get(pool) else {
             return;
         };
@@ -1423,7 +1532,7 @@ impl VrrpRuntime {
             v3_checksum_as_v2: false,
         };
         match validate(data, &meta, &expect, &mut inst.rx_stats, &mut inst.wire) {
-            Ok(advert) => self.feed(i, Input::Advert(advert)).await,
+            Ok(advert) => self.feed_at(i, Input::Advert(advert), at).await,
             Err(e) => match inst.reject_log.admit(std::time::Instant::now()) {
                 rxguard::Admit::Suppress => {}
                 rxguard::Admit::Log { suppressed } => {
@@ -1716,11 +1825,12 @@ impl VrrpRuntime {
                 ifindex: new_link.index,
                 ..pool.key.clone()
             };
-            match net::open(&key, &new_link, pool.receive_buffer, &pool.scope) {
+            match net::open(&key, &new_link, &pool.plan) {
                 Ok(socket) => {
                     net::spawn_receiver(
                         p,
                         socket.clone(),
+                        pool.gap_us.clone(),
                         self.events_tx.clone(),
                         net::label(&key, &new_link),
                     );

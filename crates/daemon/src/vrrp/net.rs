@@ -1,23 +1,26 @@
 //! Socket pools: one VRRP socket pair per (interface, family, protocol, group or
 //! unicast source), shared by every instance that uses it and demultiplexed by VRID
 //! (keepalived's `sock_t` pool, `vrrp_scheduler.c`). Each pool has a receive task that
-//! forwards packets to the event loop; the loop alone owns the routers.
+//! forwards packets to the event loop, at once or at the pace of [`super::pacing`];
+//! the loop alone owns the routers.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
 use linux::IfRef;
 use linux::monitor::{Event as LinkEvent, Monitor};
 use linux::vrrp_socket::{
-    Delivery, FilterScope, KernelDrops, ReceiveBatch, ReceivedV4, ReceivedV6, SocketOptions,
-    VrrpProtocol, VrrpSocketError, VrrpSocketV4, VrrpSocketV6,
+    Delivery, FilterScope, KernelDrops, ReceiveBatch, ReceiveWatch, ReceivedV4, ReceivedV6,
+    SocketOptions, VrrpProtocol, VrrpSocketError, VrrpSocketV4, VrrpSocketV6,
 };
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::{debug, info, warn};
 use vrrp::packet::{Family, IPPROTO_AH, RxMeta};
 
+use super::pacing::{self, NextRead, ReadPacing};
 use super::rxguard;
 
 /// What identifies a pool (keepalived `already_exist_sock()`).
@@ -48,6 +51,31 @@ impl PoolSocket {
         }
     }
 
+    /// The receive queue's limit in bytes.
+    fn receive_buffer(&self) -> usize {
+        match self {
+            PoolSocket::V4(s) => s.receive_buffer(),
+            PoolSocket::V6(s) => s.receive_buffer(),
+        }
+    }
+
+    /// Packets the kernel dropped for a full receive queue (or, IPv6, a bad
+    /// checksum) since the socket opened: one system call, unlike [`Self::drops`].
+    fn queue_drops(&self) -> u64 {
+        match self {
+            PoolSocket::V4(s) => s.queue_drops(),
+            PoolSocket::V6(s) => s.queue_drops(),
+        }
+    }
+
+    fn watch(&self) -> Result<ReceiveWatch, String> {
+        match self {
+            PoolSocket::V4(s) => s.watch(),
+            PoolSocket::V6(s) => s.watch(),
+        }
+        .map_err(|e| e.to_string())
+    }
+
     /// Whether only the receive task still holds the socket (its pool moved on, e.g.
     /// to a recreated VMAC).
     fn is_orphaned(&self) -> bool {
@@ -65,10 +93,53 @@ pub struct Pool {
     pub interface: IfRef,
     pub socket: PoolSocket,
     pub by_vrid: HashMap<u8, usize>,
-    /// What the kernel filter lets through (kept to reopen the socket alike).
+    /// How its socket is opened and read (kept to reopen it alike).
+    pub plan: ReceivePlan,
+    /// The receive task's pacing gap in µs, which a reload may change.
+    pub gap_us: Arc<AtomicU64>,
+}
+
+/// How a pool's socket is opened and read, from the instances on it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReceivePlan {
+    /// What the kernel filter lets through.
     pub scope: FilterScope,
     /// SO_RCVBUF; `None` is the kernel default.
     pub receive_buffer: Option<usize>,
+    /// `receive_buffer` is set past `rmem_max`: it is sized for pacing.
+    pub force_buffer: bool,
+    /// The pacing gap ([`pacing::gap`]); zero reads each arrival at once.
+    pub gap: Duration,
+}
+
+impl ReceivePlan {
+    /// The plan of a pool of `instances` (advert interval, priority), whose shares of
+    /// SO_RCVBUF add up to `configured`. A paced pool's queue must hold what comes
+    /// while it is not read: its buffer is at least [`pacing::paced_receive_buffer`]
+    /// once that is over the kernel's usual default.
+    pub fn new(
+        scope: FilterScope,
+        configured: Option<usize>,
+        instances: &[(Duration, u8)],
+    ) -> ReceivePlan {
+        let gap = pacing::gap(instances.iter().copied());
+        let paced = pacing::paced_receive_buffer(instances.len());
+        let (receive_buffer, force_buffer) =
+            if gap.is_zero() || paced <= pacing::USUAL_DEFAULT_BUFFER {
+                (configured, false)
+            } else {
+                match configured {
+                    Some(size) if size >= paced => (Some(size), false),
+                    _ => (Some(paced), true),
+                }
+            };
+        ReceivePlan {
+            scope,
+            receive_buffer,
+            force_buffer,
+            gap,
+        }
+    }
 }
 
 /// Everything the receive and monitor tasks hand to the event loop.
@@ -107,8 +178,7 @@ pub enum NetEvent {
 pub fn open(
     key: &PoolKey,
     interface: &IfRef,
-    receive_buffer: Option<usize>,
-    scope: &FilterScope,
+    plan: &ReceivePlan,
 ) -> Result<PoolSocket, VrrpSocketError> {
     let protocol = if key.ah {
         VrrpProtocol::Ah
@@ -127,9 +197,10 @@ pub fn open(
             interface: Some(interface.clone()),
             protocol,
             delivery,
-            receive_buffer,
+            receive_buffer: plan.receive_buffer,
+            force_receive_buffer: plan.force_buffer,
             kernel_filter: true,
-            filter_scope: scope.clone(),
+            filter_scope: plan.scope.clone(),
         };
         Ok(PoolSocket::V6(Arc::new(VrrpSocketV6::open(&options)?)))
     } else {
@@ -144,9 +215,10 @@ pub fn open(
             interface: Some(interface.clone()),
             protocol,
             delivery,
-            receive_buffer,
+            receive_buffer: plan.receive_buffer,
+            force_receive_buffer: plan.force_buffer,
             kernel_filter: true,
-            filter_scope: scope.clone(),
+            filter_scope: plan.scope.clone(),
         };
         Ok(PoolSocket::V4(Arc::new(VrrpSocketV4::open(&options)?)))
     }
@@ -174,9 +246,14 @@ pub fn label(key: &PoolKey, interface: &IfRef) -> String {
 /// accounts for every packet that reached the socket: received here, or dropped
 /// by the kernel (filter or full queue), reported every
 /// [`rxguard::DROP_REPORT_EVERY`] while there are drops.
+///
+/// It reads each arrival at once while the socket is watched, and once per gap
+/// (`gap_us`, see [`super::pacing`]) with the socket unwatched while adverts come
+/// faster than that.
 pub fn spawn_receiver(
     pool: usize,
     socket: PoolSocket,
+    gap_us: Arc<AtomicU64>,
     events: UnboundedSender<NetEvent>,
     label: String,
 ) {
@@ -185,65 +262,205 @@ pub fn spawn_receiver(
         let mut report = rxguard::DropReport::default();
         let mut tick = tokio::time::interval(rxguard::DROP_REPORT_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let gap = || Duration::from_micros(gap_us.load(Ordering::Relaxed));
+        let mut pacing = ReadPacing::new(gap(), socket.receive_buffer());
+        let mut queue_drops = socket.queue_drops();
+        let mut watch = match socket.watch() {
+            Ok(watch) => Some(watch),
+            Err(error) => {
+                let _ = events.send(NetEvent::ReceiveError { pool, error });
+                return;
+            }
+        };
+        let mut resume_at = Instant::now();
+        // Packets read since the last pacing decision.
+        let mut packets = 0;
+        let mut paced_once = false;
         loop {
-            let received = tokio::select! {
-                received = batch.receive(&socket) => received,
-                _ = tick.tick() => {
-                    match report.period(&label, socket.drops()) {
-                        rxguard::Report::Quiet => {}
-                        rxguard::Report::Debug(line) => debug!("{line}"),
-                        rxguard::Report::Info(line) => info!("{line}"),
-                        rxguard::Report::Warn(line) => warn!("{line}"),
+            let mut failed = false;
+            if let Some(watching) = &watch {
+                let received = tokio::select! {
+                    received = batch.receive(&socket, watching) => received,
+                    _ = tick.tick() => {
+                        if !report_drops(&mut report, &label, &socket) {
+                            return;
+                        }
+                        continue;
                     }
-                    if socket.is_orphaned() {
-                        return;
-                    }
+                };
+                if socket.is_orphaned() {
+                    return;
+                }
+                let Some(read) = forward(pool, &batch, received, &events, &mut report) else {
+                    return;
+                };
+                packets += read.packets;
+                failed |= read.failed;
+                if read.packets == linux::vrrp_socket::RECEIVE_BATCH {
+                    // More may be queued: read on before deciding anything.
                     continue;
                 }
-            };
-            if socket.is_orphaned() {
-                return;
-            }
-            let mut failed = false;
-            let mut packets = PacketBatch::default();
-            let mut forward = |event: NetEvent| {
-                failed |= matches!(event, NetEvent::ReceiveError { .. });
-                events.send(event).is_ok()
-            };
-            let mut delivered = match received {
-                Ok(()) => batch.visit_packets(|packet| match packet {
-                    Ok((data, meta)) => {
-                        report.received += 1;
-                        packets.push(data, meta);
-                        true
+            } else {
+                tokio::select! {
+                    () = tokio::time::sleep_until(resume_at.into()) => {}
+                    _ = tick.tick() => {
+                        if !report_drops(&mut report, &label, &socket) {
+                            return;
+                        }
+                        continue;
                     }
-                    // Keep the order: what was read before the error goes first.
-                    Err(error) => {
-                        let before = std::mem::take(&mut packets);
-                        (before.is_empty()
-                            || forward(NetEvent::Packets {
-                                pool,
-                                batch: before,
-                            }))
-                            && forward(NetEvent::ReceiveError { pool, error })
+                }
+                if socket.is_orphaned() {
+                    return;
+                }
+                // Everything queued, a batch at a time (bounded: a flood cannot hold
+                // the loop here; what is left is read on the next round).
+                for _ in 0..READS_PER_ROUND {
+                    let received = batch.try_receive(&socket);
+                    let Some(read) = forward(pool, &batch, received, &events, &mut report) else {
+                        return;
+                    };
+                    packets += read.packets;
+                    failed |= read.failed;
+                    if read.packets < linux::vrrp_socket::RECEIVE_BATCH || read.failed {
+                        break;
                     }
-                }),
-                Err(error) => forward(NetEvent::ReceiveError { pool, error }),
-            };
-            if delivered && !packets.is_empty() {
-                delivered = forward(NetEvent::Packets {
-                    pool,
-                    batch: packets,
-                });
-            }
-            if !delivered {
-                return;
+                }
             }
             if failed {
                 tokio::time::sleep(ERROR_BACKOFF).await;
             }
+            let drops_now = socket.queue_drops();
+            let overflowed = pacing.is_paused() && drops_now > queue_drops;
+            queue_drops = drops_now;
+            pacing.set_gap(gap());
+            let next = pacing.after_wake(Instant::now(), std::mem::take(&mut packets), overflowed);
+            match next {
+                NextRead::Watch => {
+                    if watch.is_none() {
+                        match socket.watch() {
+                            Ok(watching) => watch = Some(watching),
+                            Err(error) => {
+                                let _ = events.send(NetEvent::ReceiveError { pool, error });
+                                return;
+                            }
+                        }
+                    }
+                }
+                NextRead::Pause(gap) => {
+                    if !paced_once {
+                        paced_once = true;
+                        debug!(
+                            "VRRP sockpool {label}: adverts come more often than every {} ms; \
+                             reading them every {} ms, each at its arrival time",
+                            gap.as_secs_f64() * 1000.0,
+                            gap.as_secs_f64() * 1000.0
+                        );
+                    }
+                    // Out of the event loop's epoll set: arrivals only queue.
+                    watch = None;
+                    resume_at = Instant::now() + gap;
+                }
+            }
         }
     });
+}
+
+/// Batches read in one paced round at most (a flood is read on over several).
+const READS_PER_ROUND: usize = 64;
+
+/// Logs the kernel's drops of the last period; false when the pool moved on and
+/// the task should end.
+fn report_drops(report: &mut rxguard::DropReport, label: &str, socket: &PoolSocket) -> bool {
+    match report.period(label, socket.drops()) {
+        rxguard::Report::Quiet => {}
+        rxguard::Report::Debug(line) => debug!("{line}"),
+        rxguard::Report::Info(line) => info!("{line}"),
+        rxguard::Report::Warn(line) => warn!("{line}"),
+    }
+    !socket.is_orphaned()
+}
+
+/// What one read handed to the event loop.
+struct Forwarded {
+    packets: usize,
+    failed: bool,
+}
+
+/// Hands what the last read put in `batch` to the event loop, in order: the packets
+/// as one event, and any error. `None` when the loop is gone.
+fn forward(
+    pool: usize,
+    batch: &PoolBatch,
+    received: Result<(), String>,
+    events: &UnboundedSender<NetEvent>,
+    report: &mut rxguard::DropReport,
+) -> Option<Forwarded> {
+    let mut failed = false;
+    let mut count = 0;
+    let mut packets = PacketBatch::default();
+    let mut send = |event: NetEvent| {
+        failed |= matches!(event, NetEvent::ReceiveError { .. });
+        events.send(event).is_ok()
+    };
+    let mut delivered = match received {
+        Ok(()) => batch.visit_packets(|packet| match packet {
+            Ok((data, meta, arrived)) => {
+                report.received += 1;
+                count += 1;
+                packets.push(data, meta, arrived);
+                true
+            }
+            // Keep the order: what was read before the error goes first.
+            Err(error) => {
+                let before = std::mem::take(&mut packets);
+                (before.is_empty()
+                    || send(NetEvent::Packets {
+                        pool,
+                        batch: before,
+                    }))
+                    && send(NetEvent::ReceiveError { pool, error })
+            }
+        }),
+        Err(error) => send(NetEvent::ReceiveError { pool, error }),
+    };
+    if delivered && !packets.is_empty() {
+        delivered = send(NetEvent::Packets {
+            pool,
+            batch: packets,
+        });
+    }
+    delivered.then_some(Forwarded {
+        packets: count,
+        failed,
+    })
+}
+
+/// Reads what is queued on a pool's socket now, without waiting, and hands each
+/// packet to `each` in order with its arrival time: for the event loop, which must
+/// see every advert that came before it lets a Master_Down timer fire.
+pub fn read_queued(
+    socket: &PoolSocket,
+    mut each: impl FnMut(&[u8], RxMeta, Option<SystemTime>),
+) -> Result<usize, String> {
+    let mut batch = PoolBatch::for_socket(socket);
+    let mut total = 0;
+    for _ in 0..READS_PER_ROUND {
+        batch.try_receive(socket)?;
+        let mut count = 0;
+        batch.visit_packets(|packet| {
+            if let Ok((data, meta, arrived)) = packet {
+                each(data, meta, arrived);
+            }
+            count += 1;
+            true
+        });
+        total += count;
+        if count < linux::vrrp_socket::RECEIVE_BATCH {
+            break;
+        }
+    }
+    Ok(total)
 }
 
 /// Packets read together, handed to the event loop as one event: one
@@ -251,12 +468,13 @@ pub fn spawn_receiver(
 #[derive(Debug, Default)]
 pub struct PacketBatch {
     bytes: Vec<u8>,
-    /// Where each packet is in `bytes`, and what came with it.
-    packets: Vec<(std::ops::Range<usize>, RxMeta)>,
+    /// Where each packet is in `bytes`, what came with it, and when the kernel
+    /// received it.
+    packets: Vec<(std::ops::Range<usize>, RxMeta, Option<SystemTime>)>,
 }
 
 impl PacketBatch {
-    fn push(&mut self, data: &[u8], meta: RxMeta) {
+    fn push(&mut self, data: &[u8], meta: RxMeta, arrived: Option<SystemTime>) {
         if self.packets.is_empty() {
             self.bytes
                 .reserve(data.len() * linux::vrrp_socket::RECEIVE_BATCH);
@@ -264,20 +482,26 @@ impl PacketBatch {
         }
         let start = self.bytes.len();
         self.bytes.extend_from_slice(data);
-        self.packets.push((start..self.bytes.len(), meta));
+        self.packets.push((start..self.bytes.len(), meta, arrived));
     }
 
     pub fn is_empty(&self) -> bool {
         self.packets.is_empty()
     }
 
-    /// The packets in arrival order.
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], RxMeta)> {
-        self.packets
-            .iter()
-            .map(|(range, meta)| (self.bytes.get(range.clone()).unwrap_or(&[]), *meta))
+    /// The packets in arrival order, with their arrival times.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], RxMeta, Option<SystemTime>)> {
+        self.packets.iter().map(|(range, meta, arrived)| {
+            (
+                self.bytes.get(range.clone()).unwrap_or(&[]),
+                *meta,
+                *arrived,
+            )
+        })
     }
 }
+
+const WRONG_FAMILY: &str = "receive buffers of the wrong address family";
 
 /// A pool's receive buffers, of its socket's family.
 enum PoolBatch {
@@ -294,12 +518,22 @@ impl PoolBatch {
     }
 
     /// Waits for packets and reads what is queued (up to a batch).
-    async fn receive(&mut self, socket: &PoolSocket) -> Result<(), String> {
+    async fn receive(&mut self, socket: &PoolSocket, watch: &ReceiveWatch) -> Result<(), String> {
         match (socket, self) {
-            (PoolSocket::V4(s), PoolBatch::V4(batch)) => s.recv_batch(batch).await,
-            (PoolSocket::V6(s), PoolBatch::V6(batch)) => s.recv_batch(batch).await,
+            (PoolSocket::V4(s), PoolBatch::V4(batch)) => s.recv_batch(watch, batch).await,
+            (PoolSocket::V6(s), PoolBatch::V6(batch)) => s.recv_batch(watch, batch).await,
             // A pool's socket never changes family; its batch is made for it.
-            _ => return Err("receive buffers of the wrong address family".into()),
+            _ => return Err(WRONG_FAMILY.into()),
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    /// Reads what is queued (up to a batch) without waiting; none is no error.
+    fn try_receive(&mut self, socket: &PoolSocket) -> Result<(), String> {
+        match (socket, self) {
+            (PoolSocket::V4(s), PoolBatch::V4(batch)) => s.try_recv_batch(batch).map(drop),
+            (PoolSocket::V6(s), PoolBatch::V6(batch)) => s.try_recv_batch(batch).map(drop),
+            _ => return Err(WRONG_FAMILY.into()),
         }
         .map_err(|e| e.to_string())
     }
@@ -309,13 +543,13 @@ impl PoolBatch {
     /// true when every packet was visited.
     fn visit_packets(
         &self,
-        mut visit: impl FnMut(Result<(&[u8], RxMeta), String>) -> bool,
+        mut visit: impl FnMut(Result<(&[u8], RxMeta, Option<SystemTime>), String>) -> bool,
     ) -> bool {
         match self {
             PoolBatch::V4(batch) => batch.packets().all(|packet| {
                 visit(
                     packet
-                        .map(|(data, _)| (data, RxMeta::Ipv4))
+                        .map(|(data, r)| (data, RxMeta::Ipv4, r.arrived))
                         .map_err(|e| e.to_string()),
                 )
             }),
@@ -330,6 +564,7 @@ impl PoolBatch {
                                     destination: r.dest,
                                     hop_limit: r.hop_limit,
                                 },
+                                r.arrived,
                             )
                         })
                         .map_err(|e| e.to_string()),

@@ -945,26 +945,35 @@ impl VrrpRuntime {
     /// socket orphaned), so no advert is seen twice and none is missed.
     pub(super) fn refit_pools(
         &mut self,
-        sizing: &HashMap<super::PoolKey, (linux::vrrp_socket::FilterScope, Option<usize>)>,
+        sizing: &HashMap<super::PoolKey, super::net::ReceivePlan>,
     ) {
         for (p, pool) in self.pools.iter_mut().enumerate() {
-            let Some((scope, buffer)) = sizing.get(&pool.key) else {
+            let Some(plan) = sizing.get(&pool.key) else {
                 continue;
             };
-            if pool.scope == *scope && pool.receive_buffer == *buffer {
+            // The gap alone changes on the running task.
+            pool.gap_us.store(
+                u64::try_from(plan.gap.as_micros()).unwrap_or(u64::MAX),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            if pool.plan.scope == plan.scope
+                && pool.plan.receive_buffer == plan.receive_buffer
+                && pool.plan.force_buffer == plan.force_buffer
+            {
+                pool.plan.gap = plan.gap;
                 continue;
             }
-            match super::net::open(&pool.key, &pool.interface, *buffer, scope) {
+            match super::net::open(&pool.key, &pool.interface, plan) {
                 Ok(socket) => {
                     super::net::spawn_receiver(
                         p,
                         socket.clone(),
+                        pool.gap_us.clone(),
                         self.events_tx.clone(),
                         super::net::label(&pool.key, &pool.interface),
                     );
                     pool.socket = socket;
-                    pool.scope = scope.clone();
-                    pool.receive_buffer = *buffer;
+                    pool.plan = plan.clone();
                 }
                 Err(e) => error!(
                     "reload: cannot reopen the VRRP socket on {} for its new instances: {e}",
