@@ -147,7 +147,7 @@ for n in insts:
         print(f"| {n} | {label} | {st} | {g('cpuA', '%.3f')} | {g('cpuB', '%.3f')} | "
               f"{'%.1f' % (o['pssA'] / 1024) if 'pssA' in o else 'failed'} | {'%.1f' % (o['pssB'] / 1024) if 'pssB' in o else 'failed'} |")
         ratio[(d, n)] = o
-big = insts[-1]
+big = insts[-1] if insts else None   # -I "": failover only
 k, r = ratio.get(("keepalived", big), {}), ratio.get(("ours", big), {})
 print()
 for key, what in (("cpuA", "CPU A"), ("cpuB", "CPU B"), ("pssA", "PSS A"), ("pssB", "PSS B")):
