@@ -452,27 +452,6 @@ impl Receiver {
         Ok(count)
     }
 
-    /// Waits until `watch` sees the socket readable, then reads like
-    /// [`Receiver::try_read_many`].
-    async fn read_many<S: SockaddrLike + Copy>(
-        &self,
-        watch: &ReceiveWatch,
-        buffer: &mut [u8],
-        slot: usize,
-        cmsg_space: usize,
-        mut each: impl FnMut(usize, &RecvMsg<'_, '_, S>),
-    ) -> Result<usize, VrrpSocketError> {
-        let capacity = buffer.len() / slot.max(1);
-        watch
-            .read_with(|| {
-                let count = self.try_read_many(buffer, slot, cmsg_space, &mut each)?;
-                // Fewer than asked: the queue is empty.
-                Ok((count, count < capacity))
-            })
-            .await
-            .map_err(VrrpSocketError::Receive)
-    }
-
     fn drops(&self) -> KernelDrops {
         let socket_drops = u64::from(sys::socket_drops(self.socket.as_fd()).unwrap_or(0));
         // Read after the socket's own count: a failure arriving in between makes
@@ -643,19 +622,7 @@ impl VrrpSocketV4 {
         watch: &ReceiveWatch,
         batch: &mut ReceiveBatch<ReceivedV4>,
     ) -> Result<(), VrrpSocketError> {
-        batch.entries.clear();
-        let ReceiveBatch {
-            buffer,
-            slot,
-            entries,
-        } = batch;
-        self.recv
-            .read_many::<SockaddrIn>(watch, buffer, *slot, v4_cmsg_space(), |index, msg| {
-                entries.push((index, Ok(unparsed_v4(msg))));
-            })
-            .await?;
-        batch.parse_v4_headers();
-        Ok(())
+        wait_and_read(watch, batch, |batch| self.try_recv_batch(batch)).await
     }
 
     /// Reads what is queued, up to the batch's capacity, without waiting: like
@@ -689,6 +656,27 @@ fn v4_cmsg_space() -> usize {
 /// Room for an IPv6 packet's control messages: hop limit, packet info, arrival time.
 fn v6_cmsg_space() -> usize {
     nix::cmsg_space!(libc::in6_pktinfo, libc::c_int, libc::timespec).capacity()
+}
+
+/// Waits until `watch` sees the socket readable, then reads a batch with
+/// `try_read` (a non-blocking read returning how many packets it took).
+async fn wait_and_read<M>(
+    watch: &ReceiveWatch,
+    batch: &mut ReceiveBatch<M>,
+    mut try_read: impl FnMut(&mut ReceiveBatch<M>) -> Result<usize, VrrpSocketError>,
+) -> Result<(), VrrpSocketError> {
+    let capacity = batch.buffer.len() / batch.slot;
+    watch
+        .read_with(|| match try_read(batch) {
+            // Nothing queued: the readiness was stale.
+            Ok(0) => Err(io::ErrorKind::WouldBlock.into()),
+            // Fewer than asked: the queue is empty.
+            Ok(count) => Ok(((), count < capacity)),
+            Err(VrrpSocketError::Receive(e)) => Err(e),
+            Err(other) => Err(io::Error::other(other.to_string())),
+        })
+        .await
+        .map_err(VrrpSocketError::Receive)
 }
 
 /// A non-blocking read's count, 0 for `WouldBlock`.
@@ -964,19 +952,7 @@ impl VrrpSocketV6 {
         watch: &ReceiveWatch,
         batch: &mut ReceiveBatch<ReceivedV6>,
     ) -> Result<(), VrrpSocketError> {
-        batch.entries.clear();
-        let ReceiveBatch {
-            buffer,
-            slot,
-            entries,
-        } = batch;
-        self.recv
-            .read_many::<SockaddrIn6>(watch, buffer, *slot, v6_cmsg_space(), |index, msg| {
-                let received = received_v6(msg).map_err(VrrpSocketError::Receive);
-                entries.push((index, received));
-            })
-            .await?;
-        Ok(())
+        wait_and_read(watch, batch, |batch| self.try_recv_batch(batch)).await
     }
 
     /// Reads what is queued, up to the batch's capacity, without waiting: like

@@ -278,19 +278,26 @@ pub fn spawn_receiver(
         let mut paced_once = false;
         loop {
             let mut failed = false;
-            if let Some(watching) = &watch {
-                let received = tokio::select! {
-                    received = batch.receive(&socket, watching) => received,
-                    _ = tick.tick() => {
-                        if !report_drops(&mut report, &label, &socket) {
-                            return;
-                        }
-                        continue;
-                    }
-                };
-                if socket.is_orphaned() {
+            let wake = match &watch {
+                Some(watching) => tokio::select! {
+                    received = batch.receive(&socket, watching) => Wake::Arrival(received),
+                    _ = tick.tick() => Wake::Report,
+                },
+                None => tokio::select! {
+                    () = tokio::time::sleep_until(resume_at.into()) => Wake::PacedRound,
+                    _ = tick.tick() => Wake::Report,
+                },
+            };
+            if matches!(wake, Wake::Report) {
+                if !report_drops(&mut report, &label, &socket) {
                     return;
                 }
+                continue;
+            }
+            if socket.is_orphaned() {
+                return;
+            }
+            if let Wake::Arrival(received) = wake {
                 let Some(read) = forward(pool, &batch, received, &events, &mut report) else {
                     return;
                 };
@@ -301,18 +308,6 @@ pub fn spawn_receiver(
                     continue;
                 }
             } else {
-                tokio::select! {
-                    () = tokio::time::sleep_until(resume_at.into()) => {}
-                    _ = tick.tick() => {
-                        if !report_drops(&mut report, &label, &socket) {
-                            return;
-                        }
-                        continue;
-                    }
-                }
-                if socket.is_orphaned() {
-                    return;
-                }
                 // Everything queued, a batch at a time (bounded: a flood cannot hold
                 // the loop here; what is left is read on the next round).
                 for _ in 0..READS_PER_ROUND {
@@ -364,6 +359,16 @@ pub fn spawn_receiver(
             }
         }
     });
+}
+
+/// What woke a pool's receive task.
+enum Wake {
+    /// The watched socket had packets: what reading them gave.
+    Arrival(Result<(), String>),
+    /// A paced pool's gap is over.
+    PacedRound,
+    /// Time to report the kernel's drops.
+    Report,
 }
 
 /// Batches read in one paced round at most (a flood is read on over several).
